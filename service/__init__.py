@@ -1,0 +1,59 @@
+"""gradflow: graduate origin information (生源信息) collection and review, driven by BPMN.
+
+`create_app` is the application factory (the Flask tutorial's pattern): settings come from
+service.config, the database is bound once, blueprints are registered.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+
+from service.config import Settings, load_settings
+
+
+def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
+    from service.api import register_api
+    from service.api.errors import register_error_handlers
+    from service.api.security import install as install_security
+    from service.db import bind_database, database, open_database, is_sqlite
+
+    settings = settings or load_settings(**overrides)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = Flask(__name__, instance_path=str(settings.instance_dir), instance_relative_config=False)
+    app.config.update(
+        GRADFLOW=settings,
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    bind_database(open_database(settings.resolved_database_url, busy_timeout=settings.sqlite_busy_timeout))
+
+    @app.teardown_appcontext
+    def _close_db(_exc: BaseException | None) -> None:
+        if is_sqlite() and not database.is_closed():
+            database.close()
+        elif not is_sqlite() and not database.is_closed():
+            database.close()  # returns the connection to the pool
+
+    install_security(app)
+    register_api(app)
+    register_error_handlers(app)
+    _register_web(app)
+    return app
+
+
+def _register_web(app: Flask) -> None:
+    """Server-rendered pages, when the web package is present."""
+    try:
+        from service.web import register_web
+    except ImportError:
+        return
+    register_web(app)

@@ -1,0 +1,34 @@
+"""The `gradflow` command: database, processes, audit, serving; feature modules add their groups."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from service.cli.core import audit_group, db_group, process_group, serve_command
+
+
+@click.group(help="gradflow: 毕业生生源信息采集与审核")
+def main() -> None:
+    pass
+
+
+main.add_command(db_group)
+main.add_command(process_group)
+main.add_command(audit_group)
+main.add_command(serve_command)
+
+
+def _feature_commands() -> list[click.Command]:
+    """Command groups added by feature modules; each module lists itself here (one line each)."""
+    commands: list[click.Command] = []
+    return commands
+
+
+for _command in _feature_commands():
+    main.add_command(_command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""Core commands: db upgrade, process deploy/list/activate/migrate, audit verify, serve."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from service.cli.context import open_db
+from service.errors import GradflowError
+
+
+def _fail(exc: GradflowError) -> click.ClickException:
+    return click.ClickException(exc.message)
+
+
+@click.group("db", help="数据库结构")
+def db_group() -> None:
+    pass
+
+
+@db_group.command("upgrade", help="创建或升级数据库结构（重复运行不做任何事）")
+def db_upgrade() -> None:
+    from service.config import get_settings
+    from service.db import bind_database, open_database
+    from service.migrations import upgrade
+
+    settings = get_settings()
+    db = bind_database(open_database(settings.resolved_database_url, busy_timeout=settings.sqlite_busy_timeout))
+    applied = upgrade(db)
+    if applied:
+        click.echo(f"applied {len(applied)} migration(s): {', '.join(applied)}")
+    else:
+        click.echo("database is up to date")
+
+
+@click.group("process", help="流程版本：部署、查看、启用、迁移")
+def process_group() -> None:
+    pass
+
+
+@process_group.command("deploy", help="校验并部署 BPMN 文件（相同内容不会重复创建版本）")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--activate/--no-activate", default=False, help="部署后作为新记录使用的版本")
+def process_deploy(file: Path, activate: bool) -> None:
+    from service.services import processes
+
+    open_db()
+    try:
+        result = processes.deploy_file(file, activate=activate)
+    except GradflowError as exc:
+        details = exc.details or []
+        for item in details if isinstance(details, list) else []:
+            click.echo(f"error: {item['element']}: {item['problem']}", err=True)
+        raise _fail(exc) from None
+    v = result.version
+    state = "created" if result.created else "already deployed"
+    click.echo(f"version {v.id} {v.sha256[:12]} ({v.process_id}) {state}{', activated' if result.activated else ''}")
+
+
+@process_group.command("list", help="列出已部署的流程版本")
+def process_list() -> None:
+    from service.services import processes
+
+    open_db()
+    click.echo(f"{'id':>4}  {'sha256':12}  {'active':6}  {'instances':>9}  {'waiting':>7}  process")
+    for v in processes.list_versions():
+        click.echo(f"{v.id:>4}  {v.sha256[:12]}  {'yes' if v.active else '':6}  {v.instances:>9}  {v.waiting:>7}  "
+                   f"{v.process_id} ({v.source_name})")
+
+
+@process_group.command("activate", help="指定新记录使用的流程版本")
+@click.argument("version")
+def process_activate(version: str) -> None:
+    from service.services import processes
+
+    open_db()
+    try:
+        v = processes.activate(version)
+    except GradflowError as exc:
+        raise _fail(exc) from None
+    click.echo(f"version {v.id} {v.sha256[:12]} is active")
+
+
+@process_group.command("migrate", help="把等待中的流程实例迁移到指定版本")
+@click.option("--to", "target", required=True, help="目标版本（id 或 sha256 前缀）")
+@click.option("--dry-run", is_flag=True, help="只统计，不修改")
+def process_migrate(target: str, dry_run: bool) -> None:
+    from service.services.migration import migrate
+
+    open_db()
+    try:
+        report = migrate(target, dry_run=dry_run)
+    except GradflowError as exc:
+        raise _fail(exc) from None
+    verb = "would migrate" if dry_run else "migrated"
+    click.echo(f"{verb}: {report.migrated}")
+    click.echo(f"refused: {report.refused_total}")
+    for reason, count in report.refused.most_common():
+        click.echo(f"  {count:>6}  {reason}")
+
+
+@click.group("audit", help="审计记录")
+def audit_group() -> None:
+    pass
+
+
+@audit_group.command("verify", help="校验全部审计链，指出第一条被改动的事件")
+def audit_verify() -> None:
+    from service.services import audit
+
+    open_db()
+    result = audit.verify()
+    if result.ok:
+        click.echo(f"audit chain ok: {result.events} events in {result.chains} chains")
+        return
+    click.echo(f"audit chain BROKEN at event {result.first_broken}: {result.reason}", err=True)
+    raise SystemExit(1)
+
+
+@click.command("serve", help="启动服务（开发服务器）")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve_command(host: str, port: int) -> None:
+    from service import create_app
+    from service.services import processes
+
+    settings = open_db(migrate=True)
+    processes.ensure_configured_process(settings.process_path)
+    app = create_app(settings)
+    app.run(host=host, port=port, threaded=True)

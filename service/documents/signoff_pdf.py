@@ -1,0 +1,215 @@
+"""Printed sign-off sheets (学生签字核对): one A4 page per student with every field.
+
+Students check their printed record and sign it; the college keeps the paper (see the notice).
+Every value is fitted into its box (smaller type, wrapped, then clipped with …) so a long
+address or remark never pushes a student onto a second page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from fpdf import FPDF
+
+from service.documents.fields import (
+    BOOL_FIELDS,
+    CODE_TABLES,
+    FIELD_LABELS,
+    ID_FIELD,
+    LabelOf,
+    Mask,
+    cached_label_of,
+    text,
+    yes_no,
+)
+from service.documents.fonts import CjkFont, find_cjk_font
+
+PDF_MIME = "application/pdf"
+FONT = "cjk"
+PT = 25.4 / 72  # millimetres per point
+MARGIN = 15.0
+WIDTH = 210.0 - 2 * MARGIN
+LABEL_W = 34.0
+VALUE_W = WIDTH / 2 - LABEL_W
+ROW_H = 8.0
+VALUE_PT = 10.5
+MIN_PT = 7.5
+
+Row = tuple[str, ...]  # one field = full width, two = side by side
+SECTIONS: tuple[tuple[str, tuple[Row, ...]], ...] = (
+    ("一、学校信息", (
+        ("school_code", "school_name"), ("student_no", "exam_no"), ("college", "class_name"),
+        ("major", "major_code"), ("education_level", "duration_years"), ("enroll_date", "grad_date"),
+        ("training_mode", "normal_type"), ("directed_unit",),
+    )),
+    ("二、个人信息", (
+        ("name", "gender"), ("id_type", ID_FIELD), ("ethnicity", "political"),
+        ("urban_rural", "hardship"), ("origin_region",),
+    )),
+    ("三、其他信息", (
+        ("hukou_moved", "archive_moved"), ("current_hukou_region",), ("phone", "email"),
+        ("home_address",), ("remark",),
+    )),
+    ("四、审核状态", (("review_status", "report_status"), ("last_comment",))),
+)
+# Rows taller than ROW_H, for fields that are often long.
+ROW_HEIGHTS = {"home_address": 11.0, "remark": 14.0, "last_comment": 11.0}
+
+
+def display_value(field: str, rec: dict[str, Any], label_of: LabelOf, mask: Mask | None) -> str:
+    """A field as a student should check it: codes as 'label（code）', booleans as 是/否."""
+    raw = rec.get(field)
+    if field in BOOL_FIELDS:
+        return yes_no(raw)
+    value = text(raw)
+    if not value:
+        return ""
+    if field == ID_FIELD and mask is not None:
+        return mask(value)
+    table = CODE_TABLES.get(field)
+    if table:
+        label = label_of(table, value)
+        return f"{label}（{value}）" if label and label != value else value
+    return value
+
+
+class _Sheet(FPDF):
+    def __init__(self, font: CjkFont, title: str, school_name: str) -> None:
+        super().__init__(orientation="P", unit="mm", format="A4")
+        self.add_font(FONT, "", str(font.path), collection_font_number=font.index)
+        self.set_auto_page_break(False)
+        self.set_margins(MARGIN, 12, MARGIN)
+        self.set_line_width(0.2)
+        self.set_title(title)
+        self.set_subject(school_name)
+        self.set_creator("gradflow")
+        self.set_lang("zh-CN")
+        self.sheet_title = title
+        self.school_name = school_name
+
+    def fit(self, s: str, width: float, height: float) -> tuple[float, list[str]]:
+        """The largest size (VALUE_PT down to MIN_PT) at which ``s`` fits the box, and its lines."""
+        size = VALUE_PT
+        while True:
+            self.set_font_size(size)
+            line_h = size * PT * 1.3
+            max_lines = max(1, int((height - 1) // line_h))
+            if self.get_string_width(s) <= width:
+                return size, [s]
+            lines = self.wrap(s, width)
+            if len(lines) <= max_lines:
+                return size, lines
+            if size <= MIN_PT:
+                kept = lines[:max_lines]
+                kept[-1] = self.clip(kept[-1] + "…", width)
+                return size, kept
+            size = max(MIN_PT, size - 1)
+
+    def wrap(self, s: str, width: float) -> list[str]:
+        lines, cur, cur_w = [], "", 0.0
+        for ch in s:
+            w = self.get_string_width(ch)
+            if ch == "\n" or (cur and cur_w + w > width):
+                lines.append(cur)
+                cur, cur_w = ("", 0.0) if ch == "\n" else (ch, w)
+            else:
+                cur, cur_w = cur + ch, cur_w + w
+        return [*lines, cur]
+
+    def clip(self, s: str, width: float) -> str:
+        while len(s) > 1 and self.get_string_width(s) > width:
+            s = s[:-2] + "…"
+        return s
+
+    def box(self, x: float, y: float, w: float, h: float, s: str, *, label: bool = False) -> None:
+        self.set_fill_color(232, 236, 244)
+        self.rect(x, y, w, h, style="DF" if label else "D")
+        if not s:
+            return
+        if label:
+            self.set_font_size(10)
+            self.set_xy(x + 1.5, y)
+            self.cell(w - 3, h, s)
+            return
+        size, lines = self.fit(s, w - 3, h)
+        line_h = size * PT * 1.3
+        top = y + (h - line_h * len(lines)) / 2
+        for i, line in enumerate(lines):
+            self.set_xy(x + 1.5, top + i * line_h)
+            self.cell(w - 3, line_h, line)
+
+    def student_page(self, rec: dict[str, Any], label_of: LabelOf, mask: Mask | None) -> None:
+        self.add_page()
+        self.set_font(FONT, size=18)
+        self.cell(0, 10, self.sheet_title, align="C", new_x="LMARGIN", new_y="NEXT")
+        self.set_font_size(11)
+        self.cell(0, 7, self.school_name, align="C", new_x="LMARGIN", new_y="NEXT")
+        y = self.get_y() + 2
+        for heading, rows in SECTIONS:
+            self.set_font_size(11.5)
+            self.set_xy(MARGIN, y)
+            self.cell(0, 7, heading)
+            y += 7
+            for row in rows:
+                h = max(ROW_HEIGHTS.get(f, ROW_H) for f in row)
+                value_w = VALUE_W if len(row) == 2 else WIDTH - LABEL_W
+                x = MARGIN
+                for field in row:
+                    self.box(x, y, LABEL_W, h, FIELD_LABELS[field], label=True)
+                    self.box(x + LABEL_W, y, value_w, h, display_value(field, rec, label_of, mask))
+                    x += LABEL_W + value_w
+                y += h
+            y += 1.5
+        self.signatures(y + 2)
+        self.set_font_size(8)
+        self.set_text_color(110)
+        self.set_xy(MARGIN, 285)
+        footer = f"{self.sheet_title} · 学号 {text(rec.get('student_no'))} · 第 {self.page_no()} 页 / 共 {{nb}} 页"
+        self.cell(0, 5, footer, align="C")
+        self.set_text_color(0)
+
+    def signatures(self, y: float) -> None:
+        self.set_font_size(10.5)
+        self.set_xy(MARGIN, y)
+        self.cell(0, 7, "本人已认真核对以上生源信息，确认准确无误。（学生签字核对）")
+        for i, who in enumerate(("学生签字：", "辅导员签字：")):
+            row_y = y + 10 + i * 12
+            self.set_xy(MARGIN, row_y)
+            self.cell(26, 8, who)
+            self.line(MARGIN + 26, row_y + 7, MARGIN + 86, row_y + 7)
+            self.set_xy(MARGIN + 100, row_y)
+            self.cell(0, 8, "日期：　　　　年　　月　　日")
+
+    def empty_page(self) -> None:
+        self.add_page()
+        self.set_font(FONT, size=18)
+        self.cell(0, 10, self.sheet_title, align="C", new_x="LMARGIN", new_y="NEXT")
+        self.set_font_size(11)
+        self.cell(0, 10, "没有符合条件的生源信息。", align="C")
+
+
+def render_signoff_pdf(
+    records: Iterable[dict[str, Any]],
+    label_of: LabelOf,
+    *,
+    school_name: str,
+    title: str = "毕业生生源信息核对表",
+    mask: Mask | None = None,
+    font: CjkFont | str | Path | None = None,
+) -> bytes:
+    """One A4 page per record, in the order given; no records give a single page that says so.
+
+    ``font`` overrides ``find_cjk_font()``; it raises CjkFontNotFound when no CJK font is installed.
+    """
+    cjk = font if isinstance(font, CjkFont) else find_cjk_font(font)
+    pdf = _Sheet(cjk, title, school_name)
+    lookup = cached_label_of(label_of)
+    for rec in records:
+        pdf.student_page(rec, lookup, mask)
+    if pdf.page_no() == 0:
+        pdf.empty_page()
+    return bytes(pdf.output())
+

@@ -1,0 +1,50 @@
+"""Schema migrations: an ordered list of named steps, each applied once and recorded.
+
+A new schema change is a new module mNNNN_<what>.py with `def apply(db) -> None`, appended to
+STEPS. Steps must not rely on the current models' columns for tables created by earlier steps
+(use playhouse.migrate for added columns), so old databases upgrade the same way new ones do.
+"""
+
+from __future__ import annotations
+
+import importlib
+from datetime import UTC, datetime
+
+from peewee import CharField, Database, DateTimeField, Model
+
+STEPS = [
+    "m0001_initial",
+]
+
+
+class SchemaMigration(Model):
+    name = CharField(primary_key=True, max_length=128)
+    applied_at = DateTimeField()
+
+    class Meta:
+        table_name = "schema_migrations"
+
+
+def upgrade(db: Database) -> list[str]:
+    """Apply the steps this database has not seen; returns their names (empty when up to date)."""
+    with db.bind_ctx([SchemaMigration]):
+        db.create_tables([SchemaMigration], safe=True)
+        done = {m.name for m in SchemaMigration.select(SchemaMigration.name)}
+        applied = []
+        for name in STEPS:
+            if name in done:
+                continue
+            module = importlib.import_module(f"service.migrations.{name}")
+            with db.atomic():
+                module.apply(db)
+                SchemaMigration.create(name=name, applied_at=datetime.now(UTC).replace(tzinfo=None))
+            applied.append(name)
+        return applied
+
+
+def pending(db: Database) -> list[str]:
+    with db.bind_ctx([SchemaMigration]):
+        if not db.table_exists("schema_migrations"):
+            return list(STEPS)
+        done = {m.name for m in SchemaMigration.select(SchemaMigration.name)}
+    return [s for s in STEPS if s not in done]

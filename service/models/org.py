@@ -1,0 +1,74 @@
+"""Schools, their colleges and majors, user accounts and what each account may see."""
+
+from __future__ import annotations
+
+from peewee import (
+    AutoField,
+    BooleanField,
+    CharField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+)
+
+from service.models.base import BaseModel, utcnow
+
+
+class School(BaseModel):
+    code = CharField(primary_key=True, max_length=10)  # 5-digit MOE code
+    name = CharField(max_length=100)
+    created_at = DateTimeField(default=utcnow)
+
+
+class College(BaseModel):
+    id = AutoField()
+    school = ForeignKeyField(School, backref="colleges", on_delete="CASCADE")
+    name = CharField(max_length=100)
+
+    class Meta:
+        indexes = ((("school", "name"), True),)
+
+
+class Major(BaseModel):
+    id = AutoField()
+    school = ForeignKeyField(School, backref="majors", on_delete="CASCADE")
+    college = ForeignKeyField(College, backref="majors", on_delete="CASCADE")
+    code = CharField(max_length=10)
+    name = CharField(max_length=100)
+
+    class Meta:
+        indexes = ((("college", "code", "name"), True),)
+
+
+class User(BaseModel):
+    """An account. `role` is a role key declared by a BPMN lane (e.g. counselor), or admin."""
+
+    id = AutoField()
+    school = ForeignKeyField(School, null=True, backref="users", on_delete="CASCADE")
+    username = CharField(max_length=64)
+    password_hash = CharField(max_length=256)
+    role = CharField(max_length=32, index=True)
+    display_name = CharField(max_length=64, default="")
+    active = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("school", "username"), True),)
+
+
+class UserScope(BaseModel):
+    """One grant of a college or a major to a reviewer; no grants means the whole school."""
+
+    id = AutoField()
+    user = ForeignKeyField(User, backref="scopes", on_delete="CASCADE")
+    college = ForeignKeyField(College, null=True, on_delete="CASCADE")
+    major = ForeignKeyField(Major, null=True, on_delete="CASCADE")
+
+
+class Throttle(BaseModel):
+    """Failure counter for logins and binds, keyed e.g. 'login:10561:2021001'."""
+
+    key = CharField(primary_key=True, max_length=128)
+    failures = IntegerField(default=0)
+    locked_until = DateTimeField(null=True)
+    updated_at = DateTimeField(default=utcnow)

@@ -1,0 +1,99 @@
+"""Process versions, one instance per record, the pending human tasks, and the audit chain."""
+
+from __future__ import annotations
+
+from peewee import (
+    AutoField,
+    BooleanField,
+    CharField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    TextField,
+)
+
+from service.models.base import BaseModel, JSONTextField, utcnow
+from service.models.org import College, Major, School
+from service.models.records import Record
+
+
+class ProcessVersion(BaseModel):
+    """A deployed BPMN file, keyed by the sha256 of its bytes; the parsed spec is stored once here."""
+
+    id = AutoField()
+    sha256 = CharField(max_length=64, unique=True)
+    process_id = CharField(max_length=128)
+    name = CharField(max_length=200, default="")
+    source_name = CharField(max_length=255, default="")
+    bpmn_xml = TextField()
+    spec_json = TextField()
+    meta = JSONTextField()  # lanes, tasks with their properties, statuses (see workflow.definitions)
+    active = BooleanField(default=False)
+    deployed_by = CharField(max_length=64, default="")
+    deployed_at = DateTimeField(default=utcnow)
+
+
+class ProcessInstance(BaseModel):
+    """Serialized engine state WITHOUT the spec, plus what lists and locks need without loading it."""
+
+    id = AutoField()
+    record = ForeignKeyField(Record, unique=True, backref="instance", on_delete="CASCADE")
+    version = ForeignKeyField(ProcessVersion, backref="instances")
+    state = TextField()
+    status = CharField(max_length=32, index=True)  # the BPMN status label, e.g. 二级待审
+    report_status = CharField(max_length=32, default="", index=True)
+    role = CharField(max_length=32, default="")  # lane role of the pending task ('' when done)
+    completed = BooleanField(default=False)
+    lock_version = IntegerField(default=1)
+    updated_at = DateTimeField(default=utcnow)
+
+
+class PendingTask(BaseModel):
+    """A READY human task, rewritten after every step so inboxes never deserialize instances."""
+
+    id = AutoField()
+    instance = ForeignKeyField(ProcessInstance, backref="pending", on_delete="CASCADE")
+    record = ForeignKeyField(Record, on_delete="CASCADE", index=True)
+    task_id = CharField(max_length=36)
+    task_name = CharField(max_length=128)  # the BPMN element id
+    title = CharField(max_length=128, default="")
+    role = CharField(max_length=32)
+    status = CharField(max_length=32)
+    level = CharField(max_length=32, default="")
+    school = ForeignKeyField(School, on_delete="CASCADE")
+    college = ForeignKeyField(College, null=True, on_delete="SET NULL")
+    major = ForeignKeyField(Major, null=True, on_delete="SET NULL")
+
+    class Meta:
+        indexes = (
+            (("school", "role", "major"), False),
+            (("school", "role", "college"), False),
+        )
+
+
+class AuditEvent(BaseModel):
+    """One audited change. Events are hash-chained per chain_key (one chain per record)."""
+
+    id = AutoField()
+    chain_key = CharField(max_length=64)
+    seq = IntegerField()
+    record = IntegerField(null=True, index=True, column_name="record_id")
+    instance = IntegerField(null=True, column_name="instance_id")
+    school = CharField(max_length=10, null=True, index=True)
+    actor = CharField(max_length=64, index=True)
+    actor_role = CharField(max_length=32, default="")
+    action = CharField(max_length=32, index=True)
+    task = CharField(max_length=128, default="")
+    level = CharField(max_length=32, default="")
+    decision = CharField(max_length=16, default="")
+    comment = TextField(default="")
+    status_before = CharField(max_length=32, default="")
+    status_after = CharField(max_length=32, default="")
+    process_version = CharField(max_length=64, default="")
+    data_changed = JSONTextField(null=True)
+    created_at = DateTimeField(default=utcnow, index=True)
+    prev_hash = CharField(max_length=64)
+    hash = CharField(max_length=64)
+
+    class Meta:
+        indexes = ((("chain_key", "seq"), True),)

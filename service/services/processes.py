@@ -1,0 +1,180 @@
+"""Process versions: deploy a BPMN file, choose the active one, load definitions, migrate instances.
+
+Versions are keyed by the sha256 of the file's bytes, so deploying the same bytes twice is a no-op.
+New records start on the active version; running instances stay on the version they began with.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from service.db import database, write_transaction
+from service.errors import NotFound
+from service.models import ProcessVersion
+from service.services import audit
+from service.services.actors import SYSTEM, Actor
+from service.workflow.definitions import ProcessDefinition, parse_process, sha256_of
+from service.workflow.serializer import dump_spec, load_spec
+
+# Keyed by (database, version id): tests bind a fresh database per test and ids repeat.
+_cache: dict[tuple[int, int], ProcessDefinition] = {}
+_cache_lock = threading.Lock()
+
+
+@dataclass
+class DeployResult:
+    version: ProcessVersion
+    created: bool
+    activated: bool
+
+
+def deploy(xml: bytes, source_name: str, *, actor: Actor = SYSTEM, activate: bool = False) -> DeployResult:
+    """Validate and store a BPMN file as a version (identical bytes: the existing version)."""
+    sha = sha256_of(xml)
+    existing = ProcessVersion.get_or_none(ProcessVersion.sha256 == sha)
+    if existing is None:
+        definition = parse_process(xml, source_name)  # raises ProcessValidationError
+        spec_json = dump_spec(definition.spec, definition.subprocess_specs)
+    created = False
+    with write_transaction():
+        version = ProcessVersion.get_or_none(ProcessVersion.sha256 == sha)
+        if version is None:
+            version = ProcessVersion.create(
+                sha256=sha, process_id=definition.process_id, name=definition.meta["name"],
+                source_name=source_name, bpmn_xml=xml.decode("utf-8"), spec_json=spec_json,
+                meta=definition.meta, deployed_by=actor.username,
+            )
+            created = True
+            audit.append("system", actor=actor.username, actor_role=actor.role, action="deploy",
+                         process_version=sha, data_changed={"source": source_name, "version_id": version.id})
+        activated = False
+        if activate and not version.active:
+            _set_active(version, actor)
+            activated = True
+    return DeployResult(version, created, activated)
+
+
+def deploy_file(path: Path, *, actor: Actor = SYSTEM, activate: bool = False) -> DeployResult:
+    return deploy(path.read_bytes(), path.name, actor=actor, activate=activate)
+
+
+def _set_active(version: ProcessVersion, actor: Actor) -> None:
+    ProcessVersion.update(active=False).where(ProcessVersion.active == True).execute()  # noqa: E712
+    ProcessVersion.update(active=True).where(ProcessVersion.id == version.id).execute()
+    version.active = True
+    audit.append("system", actor=actor.username, actor_role=actor.role, action="activate",
+                 process_version=version.sha256, data_changed={"version_id": version.id})
+
+
+def activate(ref: str, *, actor: Actor = SYSTEM) -> ProcessVersion:
+    version = find_version(ref)
+    with write_transaction():
+        _set_active(version, actor)
+    return version
+
+
+def ensure_configured_process(path: Path) -> ProcessVersion:
+    """Deploy the configured BPMN file; a file whose bytes are new becomes the active version."""
+    result = deploy_file(path, activate=False)
+    if result.created or active_version_or_none() is None:
+        with write_transaction():
+            _set_active(result.version, SYSTEM)
+    return result.version
+
+
+def find_version(ref: str | int) -> ProcessVersion:
+    """A version by id, or by sha256 prefix (at least 8 characters)."""
+    text = str(ref).strip()
+    version = None
+    if text.isdigit():
+        version = ProcessVersion.get_or_none(ProcessVersion.id == int(text))
+    if version is None and len(text) >= 8:
+        matches = list(ProcessVersion.select().where(ProcessVersion.sha256.startswith(text)).limit(2))
+        if len(matches) == 1:
+            version = matches[0]
+    if version is None:
+        raise NotFound(f"流程版本 {text} 不存在", code="process_version_not_found")
+    return version
+
+
+def active_version_or_none() -> ProcessVersion | None:
+    return ProcessVersion.select().where(ProcessVersion.active == True).first()  # noqa: E712
+
+
+def active_version() -> ProcessVersion:
+    version = active_version_or_none()
+    if version is None:
+        raise NotFound("尚未部署流程", code="no_active_process")
+    return version
+
+
+def definition(version_id: int) -> ProcessDefinition:
+    """The parsed definition of a version, restored from its stored spec once per process."""
+    key = (id(database.obj), version_id)
+    found = _cache.get(key)
+    if found is not None:
+        return found
+    with _cache_lock:
+        found = _cache.get(key)
+        if found is None:
+            row = ProcessVersion.get_by_id(version_id)
+            spec, subprocess_specs = load_spec(row.spec_json)
+            found = ProcessDefinition(sha256=row.sha256, process_id=row.process_id, spec=spec,
+                                      subprocess_specs=subprocess_specs, meta=row.meta)
+            _cache[key] = found
+    return found
+
+
+def active_definition() -> tuple[ProcessVersion, ProcessDefinition]:
+    version = active_version()
+    return version, definition(version.id)
+
+
+def clear_cache() -> None:
+    """Forget parsed definitions (tests bind a new database per test)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+@dataclass
+class VersionSummary:
+    id: int
+    sha256: str
+    process_id: str
+    name: str
+    source_name: str
+    active: bool
+    deployed_at: str
+    instances: int
+    waiting: int
+    statuses: list[str] = field(default_factory=list)
+
+
+def list_versions() -> list[VersionSummary]:
+    from peewee import Case, fn
+
+    from service.models import ProcessInstance
+
+    counts = {
+        row[0]: (row[1], row[2])
+        for row in ProcessInstance.select(
+            ProcessInstance.version, fn.COUNT(ProcessInstance.id),
+            fn.SUM(Case(None, [(ProcessInstance.completed == False, 1)], 0)),  # noqa: E712
+        ).group_by(ProcessInstance.version).tuples()
+    }
+    out = []
+    for v in ProcessVersion.select().order_by(ProcessVersion.id):
+        total, waiting = counts.get(v.id, (0, 0))
+        out.append(VersionSummary(v.id, v.sha256, v.process_id, v.name, v.source_name, v.active,
+                                  v.deployed_at.isoformat(timespec="seconds"), total, int(waiting or 0),
+                                  v.meta.get("statuses", [])))
+    return out
+
+
+__all__ = [
+    "DeployResult", "activate", "active_definition", "active_version", "active_version_or_none",
+    "clear_cache", "definition", "deploy", "deploy_file", "ensure_configured_process", "find_version",
+    "list_versions",
+]

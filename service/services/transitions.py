@@ -1,0 +1,221 @@
+"""Move a record through its process: start it, complete a human task, or change it under lock.
+
+Every state change follows one pattern: read the instance and its lock_version, do the work in
+memory (engine steps, validation), then write instance, pending tasks and the audit event in ONE
+short transaction whose UPDATE matches only the lock_version that was read. If someone else
+committed first the UPDATE matches nothing and the whole change is refused as a conflict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from peewee import IntegrityError
+
+from service.db import write_transaction
+from service.errors import Conflict, InvalidInput, NotFound, NotPendingAtLevel, PermissionDenied, StaleVersion, TaskNotReady
+from service.models import PendingTask, ProcessInstance, Record, utcnow
+from service.services import audit, processes
+from service.services.actors import Actor
+from service.workflow import engine
+from service.workflow.definitions import ProcessDefinition
+
+DECISIONS = ("approve", "reject")
+
+
+@dataclass
+class TransitionResult:
+    record_id: int
+    status_before: str
+    status_after: str
+    report_status: str
+    lock_version: int
+    task_name: str
+    decision: str
+
+
+@dataclass
+class _Loaded:
+    instance_id: int
+    version_id: int
+    lock_version: int
+    state: str
+    status: str
+    school: str
+    college: int | None
+    major: int | None
+    completed: bool
+
+
+def _load(record_id: int, actor: Actor) -> _Loaded:
+    row = (ProcessInstance
+           .select(ProcessInstance.id, ProcessInstance.version, ProcessInstance.lock_version,
+                   ProcessInstance.state, ProcessInstance.status, Record.school, Record.college, Record.major,
+                   ProcessInstance.completed)
+           .join(Record).where(ProcessInstance.record == record_id).tuples().first())
+    if row is None:
+        raise NotFound()
+    loaded = _Loaded(*row)
+    if not actor.can_see(loaded.school, loaded.college, loaded.major, record_id):
+        raise NotFound()
+    return loaded
+
+
+def pending_rows(instance_id: int, record_id: int, loaded_school: str, college: int | None,
+                  major: int | None, steps: list[engine.PendingStep]) -> list[dict[str, Any]]:
+    return [
+        {"instance": instance_id, "record": record_id, "task_id": s.task_id, "task_name": s.task_name,
+         "title": s.title, "role": s.role, "status": s.status, "level": s.level,
+         "school": loaded_school, "college": college, "major": major}
+        for s in steps
+    ]
+
+
+def start_instance(record: Record, actor: Actor, *, action: str = "create",
+                   data_changed: dict[str, Any] | None = None) -> ProcessInstance:
+    """Create the record's instance on the active version and run it to its first human task.
+
+    Call inside the transaction that creates the record, so record, instance and audit land together.
+    """
+    version, definition = processes.active_definition()
+    workflow = engine.start(definition)
+    snap = engine.snapshot(definition, workflow)
+    instance = ProcessInstance.create(
+        record=record, version=version, state=engine.dump(definition, workflow), status=snap.status,
+        report_status=snap.report_status, role=snap.role, completed=snap.completed,
+    )
+    rows = pending_rows(instance.id, record.id, record.school_id, record.college_id, record.major_id, snap.pending)
+    if rows:
+        PendingTask.insert_many(rows).execute()
+    audit.append(audit.record_chain(record.id), record=record.id, instance=instance.id, school=record.school_id,
+                 actor=actor.username, actor_role=actor.role, action=action, status_after=snap.status,
+                 process_version=definition.sha256, data_changed=data_changed)
+    return instance
+
+
+def complete_task(
+    record_id: int,
+    actor: Actor,
+    *,
+    decision: str | None = None,
+    comment: str = "",
+    task_id: str | None = None,
+    expected_version: int | None = None,
+    on_behalf: bool = False,
+    extra_write: Callable[[], None] | None = None,
+    data_changed: dict[str, Any] | None = None,
+    action: str | None = None,
+) -> TransitionResult:
+    """Complete the actor's pending task on a record.
+
+    decision/comment are required for review tasks (a rejection needs a comment). on_behalf lets a
+    reviewer complete the student's submit task when adding a record (audited as such).
+    extra_write runs inside the same transaction (e.g. saving the report data that is submitted).
+    """
+    loaded = _load(record_id, actor)
+    if expected_version is not None and expected_version != loaded.lock_version:
+        raise StaleVersion()
+    definition = processes.definition(loaded.version_id)
+    workflow = engine.load(definition, loaded.state)
+    steps = engine.pending(definition, workflow)
+    step = _choose_step(definition, steps, actor, task_id, on_behalf)
+
+    data: dict[str, Any] = {}
+    comment = (comment or "").strip()
+    if step.action == "review":
+        if decision not in DECISIONS:
+            raise InvalidInput("请选择审核结果：通过或不通过", details={"decision": ["必须是 approve 或 reject"]})
+        if decision == "reject" and not comment:
+            raise InvalidInput("审核不通过时必须填写审核意见", details={"comment": ["请输入审核意见"]})
+        data = {"decision": decision, "comment": comment}
+    try:
+        engine.complete(workflow, step.task_id, data)
+    except engine.NotReady:
+        raise TaskNotReady() from None
+    snap = engine.snapshot(definition, workflow)
+    state = engine.dump(definition, workflow)
+
+    new_lock = loaded.lock_version + 1
+    try:
+        with write_transaction():
+            updated = (ProcessInstance
+                       .update(state=state, status=snap.status, report_status=snap.report_status, role=snap.role,
+                               completed=snap.completed, lock_version=new_lock, updated_at=utcnow())
+                       .where((ProcessInstance.id == loaded.instance_id)
+                              & (ProcessInstance.lock_version == loaded.lock_version))
+                       .execute())
+            if updated != 1:
+                raise StaleVersion()
+            PendingTask.delete().where(PendingTask.instance == loaded.instance_id).execute()
+            rows = pending_rows(loaded.instance_id, record_id, loaded.school, loaded.college, loaded.major,
+                                 snap.pending)
+            if rows:
+                PendingTask.insert_many(rows).execute()
+            if extra_write is not None:
+                extra_write()
+            audit.append(
+                audit.record_chain(record_id), record=record_id, instance=loaded.instance_id, school=loaded.school,
+                actor=actor.username, actor_role=actor.role,
+                action=action or ("add" if on_behalf else step.action), task=step.task_name, level=step.level,
+                decision=decision or "", comment=comment, status_before=loaded.status, status_after=snap.status,
+                process_version=definition.sha256, data_changed=data_changed,
+            )
+    except IntegrityError:
+        raise StaleVersion() from None
+    return TransitionResult(record_id, loaded.status, snap.status, snap.report_status, new_lock,
+                            step.task_name, decision or "")
+
+
+def _choose_step(definition: ProcessDefinition, steps: list[engine.PendingStep], actor: Actor,
+                 task_id: str | None, on_behalf: bool) -> engine.PendingStep:
+    if task_id is not None:
+        chosen = next((s for s in steps if s.task_id == task_id), None)
+        if chosen is None:
+            raise TaskNotReady()
+        if not on_behalf and chosen.role != actor.role:
+            raise PermissionDenied("您的角色不能办理该任务", code="wrong_lane")
+        return chosen
+    if on_behalf:
+        chosen = next((s for s in steps if s.role == definition.submitter_role), None)
+        if chosen is None:
+            raise NotPendingAtLevel("该记录当前不是待填报状态")
+        return chosen
+    if actor.role not in definition.roles:
+        raise PermissionDenied("您的角色不参与该流程", code="wrong_lane")
+    chosen = next((s for s in steps if s.role == actor.role), None)
+    if chosen is None:
+        raise NotPendingAtLevel()
+    return chosen
+
+
+def locked_change(record_id: int, actor: Actor, change: Callable[[], dict[str, Any] | None], *,
+                  action: str, expected_version: int | None = None, allow_completed: bool = False) -> int:
+    """Apply a non-workflow change (an edit) under the record's lock, audited; returns the new lock_version.
+
+    `change` runs inside the transaction and returns the audit's data_changed (field -> [old, new]).
+    """
+    loaded = _load(record_id, actor)
+    if loaded.completed and not allow_completed:
+        raise Conflict("审核已完成的记录不能再修改", code="record_completed")
+    if expected_version is not None and expected_version != loaded.lock_version:
+        raise StaleVersion()
+    definition = processes.definition(loaded.version_id)
+    new_lock = loaded.lock_version + 1
+    try:
+        with write_transaction():
+            where = (ProcessInstance.id == loaded.instance_id) & (ProcessInstance.lock_version == loaded.lock_version)
+            if not allow_completed:
+                where &= ProcessInstance.completed == False  # noqa: E712
+            updated = ProcessInstance.update(lock_version=new_lock, updated_at=utcnow()).where(where).execute()
+            if updated != 1:
+                raise StaleVersion()
+            changed = change()
+            audit.append(audit.record_chain(record_id), record=record_id, instance=loaded.instance_id,
+                         school=loaded.school, actor=actor.username, actor_role=actor.role, action=action,
+                         status_before=loaded.status, status_after=loaded.status,
+                         process_version=definition.sha256, data_changed=changed)
+    except IntegrityError:
+        raise StaleVersion() from None
+    return new_lock

@@ -1,0 +1,108 @@
+"""Run one review-process instance: start it, find what is pending, complete a task.
+
+Callers get plain data back (PendingStep) and decide about people, scopes and storage.
+`task.run()` in SpiffWorkflow checks neither state nor lane, so `complete` checks READY here
+and the service checks the actor's lane before calling it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+
+from service.workflow.definitions import ProcessDefinition
+from service.workflow.expressions import RESTRICTED_ENGINE
+from service.workflow.serializer import dump_instance, load_instance
+
+# Task-data keys a human step sets; removed before the next round so a decision never leaks
+# into the following review (the rejection loop keeps task data otherwise).
+ROUND_KEYS = ("decision", "comment")
+
+
+class NotReady(RuntimeError):
+    """The task exists but is not READY (already done, or not yet reached)."""
+
+
+@dataclass(frozen=True)
+class PendingStep:
+    task_id: str
+    task_name: str
+    title: str
+    role: str
+    status: str
+    level: str
+    action: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What storage needs after a step: status label, lane role, report status, pending tasks."""
+
+    status: str
+    report_status: str
+    role: str
+    completed: bool
+    pending: list[PendingStep]
+
+
+def start(definition: ProcessDefinition) -> BpmnWorkflow:
+    workflow = BpmnWorkflow(definition.spec, definition.subprocess_specs, script_engine=RESTRICTED_ENGINE)
+    workflow.do_engine_steps()
+    return workflow
+
+
+def load(definition: ProcessDefinition, state: str) -> BpmnWorkflow:
+    return load_instance(state, definition.spec, definition.subprocess_specs, definition.sha256)
+
+
+def dump(definition: ProcessDefinition, workflow: BpmnWorkflow) -> str:
+    return dump_instance(workflow, definition.sha256)
+
+
+def pending(definition: ProcessDefinition, workflow: BpmnWorkflow) -> list[PendingStep]:
+    steps = []
+    for task in workflow.get_tasks(state=TaskState.READY, manual=True):
+        meta = definition.task(task.task_spec.name)
+        steps.append(PendingStep(
+            task_id=str(task.id), task_name=meta["name"], title=meta["title"], role=meta["role"],
+            status=meta["status"], level=meta["level"], action=meta["action"],
+        ))
+    return steps
+
+
+def snapshot(definition: ProcessDefinition, workflow: BpmnWorkflow) -> Snapshot:
+    steps = pending(definition, workflow)
+    if steps:
+        first = definition.task(steps[0].task_name)
+        return Snapshot(steps[0].status, first["report_status"], steps[0].role, False, steps)
+    end = _reached_end(definition, workflow)
+    return Snapshot(end["status"], end["report_status"], "", workflow.completed, [])
+
+
+def _reached_end(definition: ProcessDefinition, workflow: BpmnWorkflow) -> dict[str, Any]:
+    ends = definition.meta["ends"]
+    for task in workflow.get_tasks(state=TaskState.COMPLETED):
+        if task.task_spec.name in ends:
+            return ends[task.task_spec.name]
+    raise RuntimeError("instance has no pending human task and reached no end event")
+
+
+def complete(workflow: BpmnWorkflow, task_id: str, data: dict[str, Any]) -> None:
+    """Complete a READY human task with `data`, run the engine, and clear the round's keys."""
+    task = workflow.get_task_from_id(UUID(task_id))
+    if task is None or not (task.state & TaskState.READY) or not task.task_spec.manual:
+        raise NotReady(task_id)
+    for key in ROUND_KEYS:
+        task.data.pop(key, None)
+    task.data.update(data)
+    task.run()
+    workflow.do_engine_steps()
+    for key in ROUND_KEYS:
+        workflow.data.pop(key, None)
+    for ready in workflow.get_tasks(state=TaskState.READY):
+        for key in ROUND_KEYS:
+            ready.data.pop(key, None)

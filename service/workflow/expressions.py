@@ -1,0 +1,177 @@
+"""An allow-list evaluator for BPMN gateway conditions, replacing SpiffWorkflow's eval/exec.
+
+SpiffWorkflow evaluates conditions with Python eval and full builtins, so a diagram could run
+`__import__("os").system(...)`. Here a condition is parsed to an AST, every node is checked
+against a small allow-list (names, constants, comparisons, boolean logic, `in`, arithmetic) and
+then interpreted by walking the tree: no eval, no attribute access, no calls, no subscripts.
+Scripts are refused outright: the review processes need none.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from typing import Any
+
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+
+MAX_EXPRESSION_LENGTH = 500
+
+_COMPARE = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
+    ast.Is: operator.is_,
+    ast.IsNot: operator.is_not,
+}
+_BINARY = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+}
+_UNARY = {ast.Not: operator.not_, ast.USub: operator.neg, ast.UAdd: operator.pos}
+
+
+class ExpressionError(ValueError):
+    """The expression is not in the allowed language, or failed to evaluate."""
+
+
+def parse_expression(source: str) -> ast.Expression:
+    """Parse and check a condition; raises ExpressionError naming the first forbidden construct."""
+    if not isinstance(source, str) or not source.strip():
+        raise ExpressionError("empty expression")
+    if len(source) > MAX_EXPRESSION_LENGTH:
+        raise ExpressionError(f"expression longer than {MAX_EXPRESSION_LENGTH} characters")
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ExpressionError(f"syntax error: {exc.msg}") from None
+    _check(tree.body)
+    return tree
+
+
+def _check(node: ast.AST) -> None:
+    if isinstance(node, ast.Constant):
+        if not isinstance(node.value, str | int | float | bool | type(None)):
+            raise ExpressionError(f"constant of type {type(node.value).__name__} is not allowed")
+        return
+    if isinstance(node, ast.Name):
+        if node.id.startswith("_"):
+            raise ExpressionError(f"name {node.id!r} is not allowed (starts with '_')")
+        if not isinstance(node.ctx, ast.Load):
+            raise ExpressionError("assignment is not allowed")
+        return
+    if isinstance(node, ast.BoolOp):
+        for value in node.values:
+            _check(value)
+        return
+    if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
+        _check(node.operand)
+        return
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+        _check(node.left)
+        _check(node.right)
+        return
+    if isinstance(node, ast.Compare) and all(type(op) in _COMPARE for op in node.ops):
+        _check(node.left)
+        for comparator in node.comparators:
+            _check(comparator)
+        return
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        for element in node.elts:
+            _check(element)
+        return
+    raise ExpressionError(f"{type(node).__name__} is not allowed in a condition")
+
+
+def evaluate(source: str | ast.Expression, variables: dict[str, Any]) -> Any:
+    """Evaluate a checked condition against task data."""
+    tree = parse_expression(source) if isinstance(source, str) else source
+    return _eval(tree.body, variables)
+
+
+def _eval(node: ast.AST, env: dict[str, Any]) -> Any:
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name):
+        if node.id in env:
+            return env[node.id]
+        if node.id in ("True", "False", "None"):
+            return {"True": True, "False": False, "None": None}[node.id]
+        raise ExpressionError(f"name {node.id!r} is not defined")
+    if isinstance(node, ast.BoolOp):
+        if isinstance(node.op, ast.And):
+            result: Any = True
+            for value in node.values:
+                result = _eval(value, env)
+                if not result:
+                    return result
+            return result
+        result = False
+        for value in node.values:
+            result = _eval(value, env)
+            if result:
+                return result
+        return result
+    if isinstance(node, ast.UnaryOp):
+        return _UNARY[type(node.op)](_eval(node.operand, env))
+    if isinstance(node, ast.BinOp):
+        return _BINARY[type(node.op)](_eval(node.left, env), _eval(node.right, env))
+    if isinstance(node, ast.Compare):
+        left = _eval(node.left, env)
+        for op, comparator in zip(node.ops, node.comparators, strict=True):
+            right = _eval(comparator, env)
+            if not _COMPARE[type(op)](left, right):
+                return False
+            left = right
+        return True
+    if isinstance(node, ast.Tuple):
+        return tuple(_eval(e, env) for e in node.elts)
+    if isinstance(node, ast.List):
+        return [_eval(e, env) for e in node.elts]
+    if isinstance(node, ast.Set):
+        return {_eval(e, env) for e in node.elts}
+    raise ExpressionError(f"{type(node).__name__} is not allowed in a condition")
+
+
+class _RestrictedEnvironment(BasePythonScriptEngineEnvironment):
+    """Spiff's hook for evaluation; parsed trees are cached because the same few conditions repeat."""
+
+    def __init__(self) -> None:
+        super().__init__(environment_globals={})
+        self._cache: dict[str, ast.Expression] = {}
+
+    def evaluate(self, expression: str, context: dict, external_context: dict | None = None) -> Any:
+        tree = self._cache.get(expression)
+        if tree is None:
+            tree = parse_expression(expression)
+            self._cache[expression] = tree
+        variables = dict(context)
+        if external_context:
+            variables.update(external_context)
+        return evaluate(tree, variables)
+
+    def execute(self, script: str, context: dict, external_context: dict | None = None) -> bool:
+        raise ExpressionError("scripts are not allowed in gradflow processes")
+
+
+class RestrictedScriptEngine(PythonScriptEngine):
+    """The only script engine gradflow gives a workflow; set again after every deserialize."""
+
+    def __init__(self) -> None:
+        super().__init__(environment=_RestrictedEnvironment())
+
+    def validate(self, expression: str) -> None:
+        parse_expression(expression)
+
+
+RESTRICTED_ENGINE = RestrictedScriptEngine()
