@@ -103,6 +103,8 @@ def validate_section(
     valid = {k: v for k, v in loaded.items() if k not in failed}
 
     for finding in SECTION_RULES[section](valid, category, codes):
+        if finding.field in failed:
+            continue  # its format error says enough
         path = f"{section}.{finding.field}"
         if finding.severity == "warning" or (draft and finding.severity == "rule"):
             outcome.add_warning(path, finding.message)

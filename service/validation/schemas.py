@@ -11,7 +11,17 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, pre_load, validates_schema
 
 from service.codes import CodeRegistry
-from service.validation.formats import Code, Email, HalfYears, Phone, Region, Text, YearMonth, YearMonthDay, YesNo
+from service.validation.formats import (
+    Code,
+    Email,
+    HalfYears,
+    Phone,
+    Region,
+    Text,
+    YearMonth,
+    YearMonthDay,
+    YesNo,
+)
 from service.validation.identity import check_id_number, normalise_id_number
 
 
