@@ -39,7 +39,7 @@ def migrate(target_ref: str, *, dry_run: bool = False, actor: Actor = SYSTEM) ->
     target = processes.find_version(target_ref)
     new_def = processes.definition(target.id)
     report = MigrationReport(target.id, dry_run)
-    query = (ProcessInstance.select(ProcessInstance, Record.school, Record.college, Record.major)
+    query = (ProcessInstance.select(ProcessInstance, Record)
              .join(Record)
              .where((ProcessInstance.completed == False) & (ProcessInstance.version != target.id))  # noqa: E712
              .order_by(ProcessInstance.id))
@@ -48,7 +48,7 @@ def migrate(target_ref: str, *, dry_run: bool = False, actor: Actor = SYSTEM) ->
         if old_def.process_id != new_def.process_id:
             reason = f"process id differs ({old_def.process_id} → {new_def.process_id})"
             report.refused[reason] += 1
-            report.details.append((inst.record_id, reason))
+            report.details.append((inst.record.id, reason))
             continue
         workflow = engine.load(old_def, inst.state)
         top_diff, sub_diffs = diff_workflow(registry(), workflow, new_def.spec, new_def.subprocess_specs)
@@ -56,7 +56,7 @@ def migrate(target_ref: str, *, dry_run: bool = False, actor: Actor = SYSTEM) ->
         if ran:
             reason = "changed task already ran: " + ", ".join(sorted(set(ran)))
             report.refused[reason] += 1
-            report.details.append((inst.record_id, reason))
+            report.details.append((inst.record.id, reason))
             continue
         if dry_run:
             report.migrated += 1
@@ -75,14 +75,14 @@ def migrate(target_ref: str, *, dry_run: bool = False, actor: Actor = SYSTEM) ->
                        .execute())
             if updated != 1:
                 report.refused["changed concurrently"] += 1
-                report.details.append((inst.record_id, "changed concurrently"))
+                report.details.append((inst.record.id, "changed concurrently"))
                 continue
             PendingTask.delete().where(PendingTask.instance == inst.id).execute()
-            rows = pending_rows(inst.id, inst.record_id, inst.record.school_id, inst.record.college_id,
+            rows = pending_rows(inst.id, inst.record.id, inst.record.school_id, inst.record.college_id,
                                 inst.record.major_id, snap.pending)
             if rows:
                 PendingTask.insert_many(rows).execute()
-            audit.append(audit.record_chain(inst.record_id), record=inst.record_id, instance=inst.id,
+            audit.append(audit.record_chain(inst.record.id), record=inst.record.id, instance=inst.id,
                          school=inst.record.school_id, actor=actor.username, actor_role=actor.role,
                          action="migrate", status_before=inst.status, status_after=snap.status,
                          process_version=new_def.sha256,

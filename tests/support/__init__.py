@@ -1,0 +1,1 @@
+"""Test helpers shared by every test module (fixtures live in tests/conftest.py)."""
