@@ -22,9 +22,9 @@ PHONE_HK_MO = "hk_mo"
 PHONE_TW = "tw"
 
 _PHONE_PATTERNS = (
-    (PHONE_MAINLAND, re.compile(r"(?:\+86)?(1[3-9]\d{9})")),
-    (PHONE_HK_MO, re.compile(r"((?:\+85[23])?\d{8})")),
-    (PHONE_TW, re.compile(r"(09\d{8}|\+8860?9\d{8})")),
+    (PHONE_MAINLAND, re.compile(r"(?:\+86)?1[3-9]\d{9}")),
+    (PHONE_HK_MO, re.compile(r"(?:\+85[23])?\d{8}")),
+    (PHONE_TW, re.compile(r"09\d{8}|\+8860?9\d{8}")),
 )
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 
