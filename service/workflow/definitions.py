@@ -98,13 +98,25 @@ def parse_process(xml: bytes, source_name: str = "process.bpmn") -> ProcessDefin
         spec = parser.get_spec(process_id)
         subprocess_specs = parser.get_subprocess_specs(process_id)
     except ValidationException as exc:
-        raise ProcessValidationError([(exc.id or "(file)", str(exc).splitlines()[0])]) from None
+        element = exc.id or _element_at_line(root, exc.line_number) or "(file)"
+        where = f" (line {exc.line_number})" if exc.line_number else ""
+        raise ProcessValidationError([(element, str(exc).splitlines()[0] + where)]) from None
 
     meta = _describe(root, spec, process_id)
     return ProcessDefinition(
         sha256=sha256_of(xml), process_id=process_id, spec=spec,
         subprocess_specs=subprocess_specs, meta=meta, xml=xml,
     )
+
+
+def _element_at_line(root: etree._Element, line: object) -> str | None:
+    """The id of the element an XSD error points at (schema errors carry only a line number)."""
+    if not isinstance(line, int):
+        return None
+    for el in root.iter():
+        if el.sourceline == line and el.get("id"):
+            return el.get("id")
+    return None
 
 
 def _is_executable(root: etree._Element, process_id: str) -> bool:
