@@ -30,6 +30,7 @@ class Settings:
     identity_provider: str
     identity_http_url: str
     identity_http_timeout: float
+    identity_token_seconds: int
     max_upload_bytes: int
     login_max_failures: int
     login_lock_seconds: int
