@@ -7,7 +7,12 @@ of DESIGN.md section 3 and a ``label_of(table, code)`` lookup into the code tabl
 from service.documents.columns import Column, load_columns
 from service.documents.fonts import CjkFont, CjkFontNotFound, find_cjk_font
 from service.documents.signoff_pdf import PDF_MIME, render_signoff_pdf
-from service.documents.xlsx_export import XLSX_MIME, export_xlsx_tempfile, stream_file_chunks, write_records_xlsx
+from service.documents.xlsx_export import (
+    XLSX_MIME,
+    export_xlsx_tempfile,
+    stream_file_chunks,
+    write_records_xlsx,
+)
 
 __all__ = [
     "PDF_MIME",

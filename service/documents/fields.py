@@ -7,7 +7,7 @@ so this module only knows which table each coded field uses.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 
 LabelOf = Callable[[str, str], "str | None"]
 Mask = Callable[[str], str]
@@ -80,9 +80,7 @@ def text(value: object) -> str:
         return "是" if value else "否"
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else str(value)
-    if isinstance(value, datetime):
-        return value.strftime("%Y%m%d")
-    if isinstance(value, date):
+    if isinstance(value, date):  # datetime too
         return value.strftime("%Y%m%d")
     return str(value)
 
