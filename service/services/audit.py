@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from service.models import AuditEvent, utcnow
+from service.models import AuditEvent, statements, utcnow
 
 GENESIS = "0" * 64
 HASHED_FIELDS = (
@@ -44,9 +44,7 @@ def record_chain(record_id: int) -> str:
 
 def append(chain_key: str, **values: Any) -> dict[str, Any]:
     """Append one event to its chain. Call inside the transaction that makes the change."""
-    last = (AuditEvent.select(AuditEvent.seq, AuditEvent.hash)
-            .where(AuditEvent.chain_key == chain_key)
-            .order_by(AuditEvent.seq.desc()).limit(1).tuples().first())
+    last = statements.last_audit(chain_key)
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     row: dict[str, Any] = {
         "chain_key": chain_key, "seq": seq, "created_at": utcnow(),
@@ -57,7 +55,7 @@ def append(chain_key: str, **values: Any) -> dict[str, Any]:
     row.update(values)
     row["prev_hash"] = prev
     row["hash"] = event_hash(prev, row)
-    AuditEvent.insert(**row).execute()
+    statements.insert_audit(row)
     return row
 
 

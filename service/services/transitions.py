@@ -15,8 +15,16 @@ from typing import Any
 from peewee import IntegrityError
 
 from service.db import write_transaction
-from service.errors import Conflict, InvalidInput, NotFound, NotPendingAtLevel, PermissionDenied, StaleVersion, TaskNotReady
-from service.models import PendingTask, ProcessInstance, Record, utcnow
+from service.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    NotPendingAtLevel,
+    PermissionDenied,
+    StaleVersion,
+    TaskNotReady,
+)
+from service.models import ProcessInstance, Record, statements, utcnow
 from service.services import audit, processes
 from service.services.actors import Actor
 from service.workflow import engine
@@ -50,14 +58,11 @@ class _Loaded:
 
 
 def _load(record_id: int, actor: Actor) -> _Loaded:
-    row = (ProcessInstance
-           .select(ProcessInstance.id, ProcessInstance.version, ProcessInstance.lock_version,
-                   ProcessInstance.state, ProcessInstance.status, Record.school, Record.college, Record.major,
-                   ProcessInstance.completed)
-           .join(Record).where(ProcessInstance.record == record_id).tuples().first())
+    row = statements.load_instance_row(record_id)
     if row is None:
         raise NotFound()
     loaded = _Loaded(*row)
+    loaded.completed = bool(loaded.completed)
     if not actor.can_see(loaded.school, loaded.college, loaded.major, record_id):
         raise NotFound()
     return loaded
@@ -74,25 +79,25 @@ def pending_rows(instance_id: int, record_id: int, loaded_school: str, college: 
 
 
 def start_instance(record: Record, actor: Actor, *, action: str = "create",
-                   data_changed: dict[str, Any] | None = None) -> ProcessInstance:
+                   data_changed: dict[str, Any] | None = None) -> int:
     """Create the record's instance on the active version and run it to its first human task.
 
     Call inside the transaction that creates the record, so record, instance and audit land together.
+    Returns the instance id.
     """
     version, definition = processes.active_definition()
     workflow = engine.start(definition)
     snap = engine.snapshot(definition, workflow)
-    instance = ProcessInstance.create(
-        record=record, version=version, state=engine.dump(definition, workflow), status=snap.status,
-        report_status=snap.report_status, role=snap.role, completed=snap.completed,
+    instance_id = statements.insert_instance(
+        record.id, version.id, state=engine.dump(definition, workflow), status=snap.status,
+        report_status=snap.report_status, role=snap.role, completed=snap.completed, updated_at=utcnow(),
     )
-    rows = pending_rows(instance.id, record.id, record.school_id, record.college_id, record.major_id, snap.pending)
-    if rows:
-        PendingTask.insert_many(rows).execute()
-    audit.append(audit.record_chain(record.id), record=record.id, instance=instance.id, school=record.school_id,
+    rows = pending_rows(instance_id, record.id, record.school_id, record.college_id, record.major_id, snap.pending)
+    statements.replace_pending(instance_id, rows, delete=False)
+    audit.append(audit.record_chain(record.id), record=record.id, instance=instance_id, school=record.school_id,
                  actor=actor.username, actor_role=actor.role, action=action, status_after=snap.status,
                  process_version=definition.sha256, data_changed=data_changed)
-    return instance
+    return instance_id
 
 
 def complete_task(
@@ -131,28 +136,23 @@ def complete_task(
             raise InvalidInput("审核不通过时必须填写审核意见", details={"comment": ["请输入审核意见"]})
         data = {"decision": decision, "comment": comment}
     try:
-        engine.complete(workflow, step.task_id, data)
+        after = engine.complete(definition, workflow, step.task_id, data)
     except engine.NotReady:
         raise TaskNotReady() from None
-    snap = engine.snapshot(definition, workflow)
+    snap = engine.snapshot(definition, workflow, after)
     state = engine.dump(definition, workflow)
 
     new_lock = loaded.lock_version + 1
     try:
         with write_transaction():
-            updated = (ProcessInstance
-                       .update(state=state, status=snap.status, report_status=snap.report_status, role=snap.role,
-                               completed=snap.completed, lock_version=new_lock, updated_at=utcnow())
-                       .where((ProcessInstance.id == loaded.instance_id)
-                              & (ProcessInstance.lock_version == loaded.lock_version))
-                       .execute())
+            updated = statements.update_instance_state(
+                loaded.instance_id, loaded.lock_version, state=state, status=snap.status,
+                report_status=snap.report_status, role=snap.role, completed=snap.completed, lock_version=new_lock,
+                updated_at=utcnow())
             if updated != 1:
                 raise StaleVersion()
-            PendingTask.delete().where(PendingTask.instance == loaded.instance_id).execute()
-            rows = pending_rows(loaded.instance_id, record_id, loaded.school, loaded.college, loaded.major,
-                                 snap.pending)
-            if rows:
-                PendingTask.insert_many(rows).execute()
+            statements.replace_pending(loaded.instance_id, pending_rows(
+                loaded.instance_id, record_id, loaded.school, loaded.college, loaded.major, snap.pending))
             if extra_write is not None:
                 extra_write()
             audit.append(

@@ -63,9 +63,13 @@ def dump(definition: ProcessDefinition, workflow: BpmnWorkflow) -> str:
     return dump_instance(workflow, definition.sha256)
 
 
-def pending(definition: ProcessDefinition, workflow: BpmnWorkflow) -> list[PendingStep]:
+def pending(definition: ProcessDefinition, workflow: BpmnWorkflow, *, clear_round: bool = False) -> list[PendingStep]:
+    """The READY human tasks; clear_round also drops the previous round's decision from them."""
     steps = []
     for task in workflow.get_tasks(state=TaskState.READY, manual=True):
+        if clear_round:
+            for key in ROUND_KEYS:
+                task.data.pop(key, None)
         meta = definition.task(task.task_spec.name)
         steps.append(PendingStep(
             task_id=str(task.id), task_name=meta["name"], title=meta["title"], role=meta["role"],
@@ -74,8 +78,9 @@ def pending(definition: ProcessDefinition, workflow: BpmnWorkflow) -> list[Pendi
     return steps
 
 
-def snapshot(definition: ProcessDefinition, workflow: BpmnWorkflow) -> Snapshot:
-    steps = pending(definition, workflow)
+def snapshot(definition: ProcessDefinition, workflow: BpmnWorkflow,
+             steps: list[PendingStep] | None = None) -> Snapshot:
+    steps = pending(definition, workflow) if steps is None else steps
     if steps:
         first = definition.task(steps[0].task_name)
         return Snapshot(steps[0].status, first["report_status"], steps[0].role, False, steps)
@@ -91,8 +96,12 @@ def _reached_end(definition: ProcessDefinition, workflow: BpmnWorkflow) -> dict[
     raise RuntimeError("instance has no pending human task and reached no end event")
 
 
-def complete(workflow: BpmnWorkflow, task_id: str, data: dict[str, Any]) -> None:
-    """Complete a READY human task with `data`, run the engine, and clear the round's keys."""
+def complete(definition: ProcessDefinition, workflow: BpmnWorkflow, task_id: str,
+             data: dict[str, Any]) -> list[PendingStep]:
+    """Complete a READY human task with `data`, run the engine, clear the round's keys.
+
+    Returns the human tasks READY afterwards (what snapshot() needs), from one pass over the tree.
+    """
     task = workflow.get_task_from_id(UUID(task_id))
     if task is None or not (task.state & TaskState.READY) or not task.task_spec.manual:
         raise NotReady(task_id)
@@ -103,6 +112,4 @@ def complete(workflow: BpmnWorkflow, task_id: str, data: dict[str, Any]) -> None
     workflow.do_engine_steps()
     for key in ROUND_KEYS:
         workflow.data.pop(key, None)
-    for ready in workflow.get_tasks(state=TaskState.READY):
-        for key in ROUND_KEYS:
-            ready.data.pop(key, None)
+    return pending(definition, workflow, clear_round=True)

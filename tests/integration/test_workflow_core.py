@@ -145,7 +145,7 @@ def test_task_that_is_not_ready_is_refused(db) -> None:
     version, definition = processes.active_definition()
     workflow = engine.load(definition, ProcessInstance.get(ProcessInstance.record == rec.id).state)
     with pytest.raises(engine.NotReady):
-        engine.complete(workflow, done_task, {})
+        engine.complete(definition, workflow, done_task, {})
 
 
 @BOTH_DATABASES
