@@ -1,0 +1,180 @@
+"""The centre's pages: progress dashboard, roster upload, reviewer accounts, process versions.
+
+Deploying, activating and migrating process versions changes every school of the deployment, so
+those actions are the admin's (DESIGN.md §1); the centre sees the versions and their diagrams.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from service.errors import GradflowError, InvalidInput, NotFound
+from service.services import accounts, migration, processes
+from service.services.actors import Actor
+from service.web import progress
+from service.web.common import (
+    ADMIN,
+    CENTRE,
+    active_definition,
+    page,
+    render_error,
+    roles_for,
+    settings,
+    status_kinds,
+)
+from service.workflow.definitions import ProcessDefinition
+
+bp = Blueprint("web_centre", __name__, url_prefix="/centre")
+bp.register_error_handler(GradflowError, render_error)
+
+
+# --- dashboard -------------------------------------------------------------------------------
+
+@bp.get("/dashboard")
+@page(CENTRE, ADMIN)
+def dashboard(actor: Actor) -> str:
+    d = active_definition()
+    s = settings()
+    data = progress.school_progress(actor, list(d.statuses), s.graduation_year)
+    left, passed = progress.time_left(s.deadline)
+    return render_template("centre/dashboard.html", progress=data, time_left=left, deadline_passed=passed,
+                           deadline=s.deadline, colours=_colours(d, data.statuses))
+
+
+def _colours(d: ProcessDefinition, statuses: list[str]) -> dict[str, str]:
+    """Chart colour class per status: green done, red sent back, grey draft, warm hues for review levels."""
+    kinds = status_kinds(d)
+    fixed = {"done": "c5", "rejected": "c4", "draft": "c6"}
+    review_hues = iter(["c1", "c2", "c3", "c7"] * 4)
+    return {s: fixed.get(kinds.get(s, ""), "") or next(review_hues) for s in statuses}
+
+
+# --- reviewer accounts -----------------------------------------------------------------------
+
+def _account_roles() -> list[str]:
+    """Roles the centre hands out: the review lanes below its own."""
+    d = active_definition()
+    centre = roles_for(CENTRE, d)
+    return [r for r in dict.fromkeys(d.reviewer_roles) if r not in centre]
+
+
+@bp.route("/accounts", methods=["GET", "POST"])
+@page(CENTRE)
+def accounts_page(actor: Actor) -> str | Response | tuple[str, int]:
+    """The school's reviewer accounts with their college / major scopes; the form creates one."""
+    d = active_definition()
+    roles = _account_roles()
+    error: GradflowError | None = None
+    form = request.form
+    if request.method == "POST":
+        password = form.get("password", "")
+        try:
+            if password != form.get("password2", ""):
+                raise InvalidInput("两次输入的密码不一致", details={"password2": ["两次输入的密码不一致"]})
+            college_ids = {int(x) for x in form.getlist("college") if x.isdigit()}
+            major_ids = {int(x) for x in form.getlist("major") if x.isdigit()}
+            units = progress.school_units(actor.school_code or "")
+            colleges = [c.name for c, _ in units if c.id in college_ids]
+            majors = [m.code for _, ms in units for m in ms if m.id in major_ids]
+            user = accounts.create_user(
+                form.get("username", "").strip(), password, form.get("role", ""), school_code=actor.school_code,
+                allowed_roles=roles, colleges=colleges, majors=majors,
+                display_name=form.get("display_name", "").strip(),
+            )
+        except GradflowError as exc:
+            error = exc
+        else:
+            flash(f"已创建账号 {user.username}", "success")
+            return redirect(url_for("web_centre.accounts_page"))
+    rows = progress.reviewer_accounts(actor.school_code or "", roles)
+    return render_template("centre/accounts.html", accounts=rows, roles=[(r, d.role_label(r)) for r in roles],
+                           units=progress.school_units(actor.school_code or ""), error=error, form=form,
+                           role_label=d.role_label), (error.status if error else 200)
+
+
+# --- roster upload ---------------------------------------------------------------------------
+
+@bp.route("/roster", methods=["GET", "POST"])
+@page(CENTRE)
+def roster(actor: Actor) -> str | tuple[str, int]:
+    from service.services import roster as roster_service
+
+    report = None
+    error: GradflowError | None = None
+    if request.method == "POST":
+        upload = request.files.get("file")
+        try:
+            if upload is None or not upload.filename:
+                raise InvalidInput("请选择要上传的学籍文件（.xlsx 或 .csv）")
+            report = roster_service.import_upload(upload.stream, upload.filename, school_code=actor.school_code or "",
+                                                  year=settings().graduation_year, actor=actor)
+        except GradflowError as exc:
+            error = exc
+    return render_template("centre/roster.html", report=report, error=error,
+                           year=settings().graduation_year), (error.status if error else 200)
+
+
+# --- process versions ------------------------------------------------------------------------
+
+@bp.get("/processes")
+@page(CENTRE, ADMIN)
+def process_versions(actor: Actor) -> str:
+    versions = processes.list_versions()
+    active = next((v for v in versions if v.active), None)
+    return render_template("centre/processes.html", versions=versions, active=active, can_deploy=actor.is_admin)
+
+
+@bp.get("/processes/<int:version_id>")
+@page(CENTRE, ADMIN)
+def process_detail(version_id: int, actor: Actor) -> str:
+    version = processes.find_version(str(version_id))
+    versions = processes.list_versions()
+    summary = next(v for v in versions if v.id == version.id)
+    return render_template("centre/process_detail.html", version=version, summary=summary, meta=version.meta,
+                           can_deploy=actor.is_admin, versions=versions, dry_run=None)
+
+
+@bp.get("/processes/<int:version_id>/diagram.bpmn")
+@page(CENTRE, ADMIN)
+def process_diagram(version_id: int, actor: Actor) -> Response:
+    version = processes.find_version(str(version_id))
+    return current_app.response_class(version.bpmn_xml, mimetype="application/xml")
+
+
+@bp.post("/processes/deploy")
+@page(ADMIN)
+def process_deploy(actor: Actor) -> Response | tuple[str, int]:
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise InvalidInput("请选择 BPMN 文件")
+    result = processes.deploy(upload.read(), upload.filename, actor=actor, activate=False)
+    flash(f"已部署版本 {result.version.id}" if result.created else f"该文件已部署过（版本 {result.version.id}）",
+          "success")
+    return redirect(url_for("web_centre.process_detail", version_id=result.version.id))
+
+
+@bp.post("/processes/<int:version_id>/activate")
+@page(ADMIN)
+def process_activate(version_id: int, actor: Actor) -> Response:
+    version = processes.activate(str(version_id), actor=actor)
+    flash(f"版本 {version.id} 已启用：新的生源记录将按此流程办理", "success")
+    return redirect(url_for("web_centre.process_detail", version_id=version.id))
+
+
+@bp.post("/processes/<int:version_id>/migrate")
+@page(ADMIN)
+def process_migrate(version_id: int, actor: Actor) -> str | Response:
+    """Dry run first (shows what would move and what is refused); the real run needs confirm=1."""
+    version = processes.find_version(str(version_id))
+    confirm = request.form.get("confirm") == "1"
+    report = migration.migrate(str(version.id), dry_run=not confirm, actor=actor)
+    if confirm:
+        flash(f"迁移完成：{report.migrated} 条已迁移，{report.refused_total} 条未迁移", "success")
+        return redirect(url_for("web_centre.process_detail", version_id=version.id))
+    versions = processes.list_versions()
+    summary = next((v for v in versions if v.id == version.id), None)
+    if summary is None:
+        raise NotFound()
+    return render_template("centre/process_detail.html", version=version, summary=summary, meta=version.meta,
+                           can_deploy=True, versions=versions, dry_run=report)

@@ -1,0 +1,160 @@
+"""What every page needs: who is logged in, which roles a page serves, CSRF for forms, errors as pages.
+
+Which role is "the student", "a reviewer" or "the centre" is read from the active BPMN (the
+submitter lane, the review lanes, the last review lane), never written here as a constant.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, redirect, render_template, request, session, url_for
+from werkzeug.wrappers import Response
+
+from service.api.security import csrf_token, current_actor
+from service.config import Settings
+from service.errors import GradflowError, PermissionDenied, Unauthorized
+from service.services import processes
+from service.services.actors import ADMIN_ROLE, Actor
+from service.workflow.definitions import ProcessDefinition
+
+# Page kinds and the roles they admit, computed from the active definition.
+STUDENT, REVIEWER, CENTRE, ADMIN = "student", "reviewer", "centre", "admin"
+
+
+def settings() -> Settings:
+    return current_app.config["GRADFLOW"]
+
+
+def active_definition() -> ProcessDefinition:
+    return processes.active_definition()[1]
+
+
+def roles_for(kind: str, definition: ProcessDefinition | None = None) -> set[str]:
+    d = definition or active_definition()
+    if kind == STUDENT:
+        return {d.submitter_role}
+    if kind == REVIEWER:
+        return set(d.reviewer_roles)
+    if kind == CENTRE:  # the last review level is the school-wide one (中心)
+        return {d.reviewer_roles[-1]} if d.reviewer_roles else set()
+    if kind == ADMIN:
+        return {ADMIN_ROLE}
+    raise ValueError(kind)
+
+
+def home_url(actor: Actor) -> str:
+    """Where an account lands after logging in."""
+    if actor.is_admin:
+        return url_for("web_centre.process_versions")
+    d = active_definition()
+    if actor.role == d.submitter_role:
+        return url_for("web_student.home")
+    if actor.role in roles_for(CENTRE, d):
+        return url_for("web_centre.dashboard")
+    return url_for("web_console.index")
+
+
+def safe_next(target: str | None) -> str | None:
+    """A local path to go back to after login; anything pointing elsewhere is dropped."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def page(*kinds: str) -> Callable:
+    """Decorator for page views: logs in via redirect, admits the listed kinds, passes `actor=`."""
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            actor = current_actor()
+            if actor is None:
+                return redirect(url_for("web_auth.login", next=request.full_path))
+            if kinds:
+                allowed: set[str] = set()
+                d = active_definition()
+                for kind in kinds:
+                    allowed |= roles_for(kind, d)
+                if actor.role not in allowed:
+                    raise PermissionDenied("您的账号不能访问此页面")
+            return view(*args, actor=actor, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def check_form_csrf() -> None:
+    """For forms posted before login (login, bind): the token must match the session's."""
+    sent = request.form.get("csrf_token", "")
+    expected = session.get("csrf", "")
+    if not expected or not sent or not hmac.compare_digest(sent, expected):
+        raise PermissionDenied("页面已过期，请刷新后重试", code="csrf_failed")
+
+
+def render_error(exc: GradflowError) -> tuple[str, int] | Response:
+    if isinstance(exc, Unauthorized) and request.method == "GET":
+        return redirect(url_for("web_auth.login", next=request.full_path))
+    return render_template("error.html", error=exc), exc.status
+
+
+def install_page_helpers(app: Flask) -> None:
+    """Template globals: csrf_token(), the actor, role kinds and the process's labels."""
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        return {"csrf_token": csrf_token, "current_actor": current_actor, "nav_items": _nav_items,
+                "status_kind": status_kind}
+
+
+def _nav_items() -> list[tuple[str, str, str]]:
+    """(endpoint, label, url) for the top bar of the logged-in account."""
+    actor = current_actor()
+    if actor is None:
+        return []
+    items: list[tuple[str, str]] = []
+    if actor.is_admin:
+        items = [("web_centre.process_versions", "流程版本"), ("web_centre.dashboard", "进度")]
+    else:
+        try:
+            d = active_definition()
+        except GradflowError:
+            return []
+        if actor.role == d.submitter_role:
+            items = [("web_student.home", "我的生源信息")]
+        elif actor.role in roles_for(CENTRE, d):
+            items = [("web_console.index", "生源管理"), ("web_centre.dashboard", "进度"),
+                     ("web_centre.roster", "学籍导入"), ("web_centre.accounts_page", "账号管理"),
+                     ("web_centre.process_versions", "流程版本")]
+        elif actor.role in d.reviewer_roles:
+            items = [("web_console.index", "生源管理")]
+    return [(endpoint, label, url_for(endpoint)) for endpoint, label in items]
+
+
+def status_kinds(definition: ProcessDefinition) -> dict[str, str]:
+    """Each status label's kind for styling: draft (first submit), pending (review), rejected, done."""
+    meta = definition.meta
+    kinds: dict[str, str] = {}
+    for task in meta["tasks"].values():
+        if task["action"] == "review":
+            kinds[task["status"]] = "pending"
+        else:
+            kinds[task["status"]] = "draft" if task["status"] == meta["initial_status"] else "rejected"
+    for end in meta.get("ends", {}).values():
+        kinds[end["status"]] = "done"
+    return kinds
+
+
+def status_kind(status: str) -> str:
+    try:
+        return status_kinds(active_definition()).get(status, "")
+    except GradflowError:
+        return ""
