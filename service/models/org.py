@@ -21,6 +21,7 @@ class School(BaseModel):
 
 
 class College(BaseModel):
+    school_id: str
     id = AutoField()
     school = ForeignKeyField(School, backref="colleges", on_delete="CASCADE")
     name = CharField(max_length=100)
@@ -30,6 +31,8 @@ class College(BaseModel):
 
 
 class Major(BaseModel):
+    school_id: str
+    college_id: int
     id = AutoField()
     school = ForeignKeyField(School, backref="majors", on_delete="CASCADE")
     college = ForeignKeyField(College, backref="majors", on_delete="CASCADE")
@@ -42,6 +45,8 @@ class Major(BaseModel):
 
 class User(BaseModel):
     """An account. `role` is a role key declared by a BPMN lane (e.g. counselor), or admin."""
+
+    school_id: str | None
 
     id = AutoField()
     school = ForeignKeyField(School, null=True, backref="users", on_delete="CASCADE")
@@ -58,6 +63,10 @@ class User(BaseModel):
 
 class UserScope(BaseModel):
     """One grant of a college or a major to a reviewer; no grants means the whole school."""
+
+    user_id: int
+    college_id: int | None
+    major_id: int | None
 
     id = AutoField()
     user = ForeignKeyField(User, backref="scopes", on_delete="CASCADE")

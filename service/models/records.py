@@ -18,6 +18,10 @@ from service.models.org import College, Major, School, User
 class RosterStudent(BaseModel):
     """One roster row as imported; `eligible` false rows keep the reason they are out of scope."""
 
+    school_id: str
+    college_id: int | None
+    major_id: int | None
+
     id = AutoField()
     school = ForeignKeyField(School, backref="roster", on_delete="CASCADE")
     year = IntegerField()
@@ -45,6 +49,12 @@ class RosterStudent(BaseModel):
 
 class Record(BaseModel):
     """A graduate's report (学校 / 个人 / 其他). Its workflow state lives in ProcessInstance."""
+
+    school_id: str
+    student_id: int | None
+    user_id: int | None
+    college_id: int | None
+    major_id: int | None
 
     id = AutoField()
     school = ForeignKeyField(School, backref="records", on_delete="CASCADE")

@@ -36,6 +36,9 @@ class ProcessVersion(BaseModel):
 class ProcessInstance(BaseModel):
     """Serialized engine state WITHOUT the spec, plus what lists and locks need without loading it."""
 
+    record_id: int
+    version_id: int
+
     id = AutoField()
     record = ForeignKeyField(Record, unique=True, backref="instance", on_delete="CASCADE")
     version = ForeignKeyField(ProcessVersion, backref="instances")
@@ -50,6 +53,12 @@ class ProcessInstance(BaseModel):
 
 class PendingTask(BaseModel):
     """A READY human task, rewritten after every step so inboxes never deserialize instances."""
+
+    instance_id: int
+    record_id: int
+    school_id: str
+    college_id: int | None
+    major_id: int | None
 
     id = AutoField()
     instance = ForeignKeyField(ProcessInstance, backref="pending", on_delete="CASCADE")

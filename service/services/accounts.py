@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -65,7 +66,7 @@ def authenticate(username: str, password: str, school_code: str | None, *,
 
 
 def create_user(username: str, password: str, role: str, *, school_code: str | None,
-                allowed_roles: list[str], colleges: list[str] = (), majors: list[str] = (),
+                allowed_roles: list[str], colleges: Sequence[str] = (), majors: Sequence[str] = (),
                 display_name: str = "") -> User:
     """Create an account whose role is a BPMN lane role (allowed_roles) or admin, with its grants."""
     if role != ADMIN_ROLE and role not in allowed_roles:
