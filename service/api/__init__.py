@@ -26,4 +26,5 @@ def register_api(app: Flask) -> None:
 def _feature_blueprints() -> list:
     """Blueprints added by feature modules; each module lists itself here (one line each)."""
     modules: list = []
+    from service.api import audit, records, reviews; modules += [records, reviews, audit]  # noqa: E702, I001
     return modules

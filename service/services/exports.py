@@ -1,0 +1,167 @@
+"""Glue between record queries and the document layer (service.documents): Excel and sign-off PDFs.
+
+The Excel export streams: a worker thread runs the query (keyset chunks) and the writer, pushing
+compressed bytes through a small bounded queue that the HTTP response drains. Memory stays
+constant whatever the row count, and the first bytes leave before the last row is read. The worker
+has its own database connection (Peewee connections are per thread) and closes it when done.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Iterator
+from typing import Any, BinaryIO, cast
+
+from service.codes import get_codes
+from service.db import database, write_transaction
+from service.documents import render_signoff_pdf, write_records_xlsx
+from service.errors import InvalidInput, NotFound
+from service.models import ProcessInstance, Record, School
+from service.services import audit
+from service.services.actors import Actor
+from service.services.records_query import RecordFilters, flatten, iter_flat_records, last_comment_subquery
+from service.services.review_scope import needs_full_id
+from service.validation.identity import mask_id_number
+
+log = logging.getLogger("gradflow.export")
+MAX_SIGNOFF_PAGES = 2000
+_DONE = object()
+
+
+def label_of(table: str, code: str) -> str | None:
+    return get_codes().label(table, code)
+
+
+def mask_for(actor: Actor) -> Any:
+    """None (full numbers) for the centre, the masking function for everyone else."""
+    return None if needs_full_id(actor) else mask_id_number
+
+
+def _audit_export(actor: Actor, kind: str, filters: RecordFilters | None, extra: dict[str, Any]) -> None:
+    """Exports of personal data are audited on the school's chain (who, what filter, full ids or not)."""
+    chain = f"school:{actor.school_code}" if actor.school_code else "system"
+    details = {"kind": kind, "full_id_number": needs_full_id(actor), **extra}
+    if filters is not None:
+        details["filters"] = {k: v for k, v in filters.__dict__.items() if v}
+    with write_transaction():
+        audit.append(chain, school=actor.school_code, actor=actor.username, actor_role=actor.role,
+                     action="export", data_changed=details)
+
+
+class _Pipe:
+    """A write-only, non-seekable file whose bytes go to a bounded queue (back-pressure)."""
+
+    def __init__(self, q: queue.Queue, cancelled: threading.Event, chunk: int = 256 * 1024) -> None:
+        self._q, self._cancelled, self._chunk = q, cancelled, chunk
+        self._buf = bytearray()
+
+    def write(self, data: bytes) -> int:
+        self._buf += data
+        if len(self._buf) >= self._chunk:
+            self._push()
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def _push(self) -> None:
+        data, self._buf = bytes(self._buf), bytearray()
+        while True:
+            if self._cancelled.is_set():
+                raise BrokenPipeError("export cancelled by the client")
+            try:
+                self._q.put(data, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def close(self) -> None:
+        if self._buf:
+            self._push()
+
+
+def stream_xlsx(actor: Actor, filters: RecordFilters) -> Iterator[bytes]:
+    """The export's bytes, produced by a worker thread; validate filters before calling (422 early)."""
+    mask = mask_for(actor)
+    q: queue.Queue = queue.Queue(maxsize=8)
+    cancelled = threading.Event()
+    db_obj = database.obj
+
+    def work() -> None:
+        pipe = _Pipe(q, cancelled)
+        try:
+            rows = write_records_xlsx(cast(BinaryIO, pipe), iter_flat_records(actor, filters), label_of, mask=mask)
+            pipe.close()
+            log.info("export by %s: %d rows", actor.username, rows)
+            q.put(_DONE)
+        except BaseException as exc:  # reported to the consumer, which re-raises
+            if not cancelled.is_set():
+                log.exception("export failed")
+                q.put(exc)
+        finally:
+            if not db_obj.is_closed():
+                db_obj.close()
+
+    worker = threading.Thread(target=work, name="xlsx-export", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        cancelled.set()
+        worker.join(timeout=5)
+
+
+def start_export(actor: Actor, filters: RecordFilters) -> Iterator[bytes]:
+    """Validate, audit, and return the byte stream of the .xlsx export."""
+    from service.services.records_query import validate_filters
+
+    validate_filters(filters)
+    _audit_export(actor, "xlsx", filters, {})
+    return stream_xlsx(actor, filters)
+
+
+def _school_name(actor: Actor, school_code: str) -> str:
+    school = School.get_or_none(School.code == school_code)
+    return school.name if school else ""
+
+
+def signoff_for_record(actor: Actor, record_id: int) -> bytes:
+    row = (Record.select(Record.id, Record.school, Record.college, Record.major, Record.student_no, Record.name,
+                         Record.id_number, Record.origin_region, Record.data, ProcessInstance.status,
+                         ProcessInstance.report_status, last_comment_subquery().alias("last_comment"))
+           .join(ProcessInstance, on=(ProcessInstance.record == Record.id))
+           .where(Record.id == record_id).tuples().first())
+    if row is None or not actor.can_see(row[1], row[2], row[3], row[0]):
+        raise NotFound()
+    (rid, school, _c, _m, student_no, name, id_number, origin, data, status, report_status, comment) = row
+    flat = flatten(data, school_name=_school_name(actor, school), school_code=school, student_no=student_no,
+                   name=name, id_number=id_number, origin_region=origin, review_status=status,
+                   report_status=report_status, last_comment=comment or "")
+    _audit_export(actor, "signoff_pdf", None, {"record": rid})
+    return render_signoff_pdf([flat], label_of, school_name=flat["school_name"], mask=mask_for(actor))
+
+
+def signoff_for_filters(actor: Actor, filters: RecordFilters) -> bytes:
+    """Sheets for every matching record (typically one major), one page each, in 学号 order."""
+    from service.services.records_query import apply_filters, validate_filters
+
+    validate_filters(filters)
+    if not (filters.major or filters.college or filters.q):
+        raise InvalidInput("请选择专业（或学院、关键字）后再打印", details={"major": ["请选择专业"]})
+    total = apply_filters(Record.select(Record.id).join(ProcessInstance, on=(ProcessInstance.record == Record.id)),
+                          actor, filters).count()
+    if total > MAX_SIGNOFF_PAGES:
+        raise InvalidInput(f"一次最多打印{MAX_SIGNOFF_PAGES}页，当前{total}条，请缩小范围",
+                           details={"major": [f"最多{MAX_SIGNOFF_PAGES}条"]})
+    records = list(iter_flat_records(actor, filters))
+    _audit_export(actor, "signoff_pdf", filters, {"pages": len(records)})
+    school_name = records[0]["school_name"] if records else _school_name(actor, actor.school_code or "")
+    return render_signoff_pdf(records, label_of, school_name=school_name, mask=mask_for(actor))

@@ -1,0 +1,260 @@
+"""A reviewer's view of one record: read it, edit it, or add it for a roster student.
+
+Edits are validated like the student's submit and applied under the record's lock
+(transitions.locked_change), so a record that is 完成 or was changed meanwhile is refused with 409;
+every changed field is audited with its old and new value (证件号码 masked in the audit).
+Which statuses are editable comes from the BPMN: pending at a review task, or at a resubmit task
+(a submit task other than the initial one) — never while the student has not yet submitted.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from peewee import IntegrityError
+
+from service.codes import REGION, get_codes
+from service.db import write_transaction
+from service.errors import Conflict, InvalidInput, NotFound, PermissionDenied, StaleVersion
+from service.models import College, Major, PendingTask, ProcessInstance, Record, RosterStudent, utcnow
+from service.services import audit, processes
+from service.services.actors import Actor
+from service.services.review_scope import needs_full_id
+from service.services.transitions import complete_task, locked_change, start_instance
+from service.validation.identity import mask_id_number
+from service.validation.report import validate_report
+from service.validation.sections import SECTION_FIELDS
+
+ID_PATH = ("personal", "id_number")
+# Fields that tie the record to its roster row and org unit: not changed by an edit.
+READ_ONLY = {("school", "school_code"), ("school", "student_no"), ("school", "college"), ("school", "major")}
+
+
+def _load(actor: Actor, record_id: int) -> tuple[Record, ProcessInstance]:
+    rec = Record.get_or_none(Record.id == record_id)
+    if rec is None or not actor.can_see(rec.school_id, rec.college_id, rec.major_id, rec.id):
+        raise NotFound()
+    inst = ProcessInstance.get_or_none(ProcessInstance.record == rec.id)
+    if inst is None:
+        raise NotFound()
+    return rec, inst
+
+
+def _pending(record_id: int) -> list[dict[str, str]]:
+    return [{"role": p.role, "status": p.status, "level": p.level, "task": p.task_name, "title": p.title}
+            for p in PendingTask.select().where(PendingTask.record == record_id)]
+
+
+def editable(inst: ProcessInstance, pending: list[dict[str, str]]) -> bool:
+    """Pending at a review, or back with the student after a rejection (BPMN-defined statuses)."""
+    if inst.completed:
+        return False
+    definition = processes.definition(inst.version_id)
+    initial = definition.meta["initial_status"]
+    for p in pending:
+        task = definition.meta["tasks"].get(p["task"], {})
+        if task.get("action") == "review" or (task.get("action") == "submit" and task.get("status") != initial):
+            return True
+    return False
+
+
+def _masked_data(data: dict[str, Any], full: bool) -> dict[str, Any]:
+    out = copy.deepcopy(data) if isinstance(data, dict) else {}
+    personal = out.get("personal")
+    if not full and isinstance(personal, dict) and personal.get("id_number"):
+        personal["id_number"] = mask_id_number(str(personal["id_number"]))
+    return out
+
+
+def detail(actor: Actor, rec: Record, inst: ProcessInstance, *, full_id: bool = False) -> dict[str, Any]:
+    pending = _pending(rec.id)
+    college = College.get_or_none(College.id == rec.college_id) if rec.college_id else None
+    major = Major.get_or_none(Major.id == rec.major_id) if rec.major_id else None
+    return {
+        "id": rec.id, "school_code": rec.school_id, "student_no": rec.student_no, "name": rec.name,
+        "id_number": rec.id_number if full_id else (mask_id_number(rec.id_number) if rec.id_number else ""),
+        "id_number_masked": not full_id, "category": rec.category, "origin_region": rec.origin_region,
+        "origin_region_label": get_codes().table(REGION).label(rec.origin_region) or "",
+        "college": {"id": college.id, "name": college.name} if college else None,
+        "major": {"id": major.id, "name": major.name, "code": major.code} if major else None,
+        "data": _masked_data(rec.data or {}, full_id),
+        "review_status": inst.status, "report_status": inst.report_status, "completed": inst.completed,
+        "lock_version": inst.lock_version, "pending": pending,
+        "editable": editable(inst, pending), "reviewable": any(p["role"] == actor.role for p in pending),
+        "created_by": rec.created_by, "created_at": rec.created_at, "updated_at": rec.updated_at,
+        "submitted_at": rec.submitted_at,
+    }
+
+
+def get_record(actor: Actor, record_id: int, *, reveal_id: bool = False) -> dict[str, Any]:
+    """The record; with reveal_id the full 证件号码 (centre only), and that view is audited."""
+    rec, inst = _load(actor, record_id)
+    if reveal_id:
+        if not needs_full_id(actor):
+            raise PermissionDenied("您的角色不能查看完整证件号码", code="id_number_forbidden")
+        _audit_view(actor, rec, inst)
+    return detail(actor, rec, inst, full_id=reveal_id)
+
+
+def _audit_view(actor: Actor, rec: Record, inst: ProcessInstance) -> None:
+    for attempt in range(3):
+        try:
+            with write_transaction():
+                audit.append(audit.record_chain(rec.id), record=rec.id, instance=inst.id, school=rec.school_id,
+                             actor=actor.username, actor_role=actor.role, action="view_id_number",
+                             status_before=inst.status, status_after=inst.status)
+            return
+        except IntegrityError:  # someone appended to the chain at the same moment: retry
+            if attempt == 2:
+                raise StaleVersion() from None
+
+
+def _apply_patch(base: dict[str, Any], patch: dict[str, Any], current_id: str) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """Merge the patch into a copy of the data; returns it and the (section, field) pairs sent."""
+    if not isinstance(patch, dict):
+        raise InvalidInput(details={"data": ["应为包含学校、个人、其他三部分的对象"]})
+    merged = copy.deepcopy(base) if isinstance(base, dict) else {}
+    touched: list[tuple[str, str]] = []
+    errors: dict[str, list[str]] = {}
+    for section, fields in patch.items():
+        if section not in SECTION_FIELDS:
+            errors[section] = ["未知的部分（应为 school、personal、other）"]
+            continue
+        if not isinstance(fields, dict):
+            errors[section] = ["数据格式不正确，应为对象"]
+            continue
+        target = merged.setdefault(section, {})
+        for name, value in fields.items():
+            if name not in SECTION_FIELDS[section]:
+                errors[f"{section}.{name}"] = ["未知字段"]
+                continue
+            if (section, name) == ID_PATH and isinstance(value, str) and "*" in value:
+                if current_id and value == mask_id_number(current_id):
+                    continue  # the masked number sent back unchanged
+                errors[f"{section}.{name}"] = ["请填写完整的证件号码"]
+                continue
+            if (section, name) in READ_ONLY:
+                if str(value).strip() != str(target.get(name) or "").strip():
+                    errors[f"{section}.{name}"] = ["该字段不能修改"]
+                continue
+            target[name] = value
+            touched.append((section, name))
+    if errors:
+        raise InvalidInput(details=errors)
+    return merged, touched
+
+
+def _audit_value(section: str, name: str, value: Any) -> Any:
+    if (section, name) == ID_PATH and value:
+        return mask_id_number(str(value))
+    return value
+
+
+def edit_record(actor: Actor, record_id: int, patch: dict[str, Any], *,
+                expected_version: int | None = None) -> dict[str, Any]:
+    """Apply a reviewer's changes; returns the record (masked) and the validation warnings."""
+    rec, inst = _load(actor, record_id)
+    if inst.completed:
+        raise Conflict("审核已完成的记录不能再修改", code="record_completed")
+    if not editable(inst, _pending(rec.id)):
+        raise Conflict("学生尚未提交，暂不能编辑", code="not_editable")
+    before: dict[str, Any] = rec.data or {}
+    merged, touched = _apply_patch(before, patch, rec.id_number)
+    outcome = validate_report(merged, rec.category, draft=False)
+    if outcome.errors:
+        raise InvalidInput(details=outcome.errors)
+    changes: dict[str, list[Any]] = {}
+    new_data = copy.deepcopy(before)
+    for section, name in touched:
+        old = (before.get(section) or {}).get(name)
+        new = outcome.cleaned[section].get(name)
+        if old == new or (old in (None, "") and new in (None, "")):
+            continue
+        changes[f"{section}.{name}"] = [_audit_value(section, name, old), _audit_value(section, name, new)]
+        part = new_data.setdefault(section, {})
+        if new is None:
+            part.pop(name, None)
+        else:
+            part[name] = new
+    if not changes:
+        if expected_version is not None and expected_version != inst.lock_version:
+            raise StaleVersion()
+        return {"record": detail(actor, rec, inst), "warnings": outcome.warnings, "changed": {}}
+
+    personal = new_data.get("personal") or {}
+
+    def change() -> dict[str, Any]:
+        current = Record.select(Record.data).where(Record.id == rec.id).scalar()
+        if current != before:
+            raise StaleVersion()
+        Record.update(data=new_data, name=personal.get("name") or rec.name,
+                      id_number=personal.get("id_number") or "", origin_region=personal.get("origin_region") or "",
+                      updated_at=utcnow()).where(Record.id == rec.id).execute()
+        return changes
+
+    locked_change(rec.id, actor, change, action="edit", expected_version=expected_version)
+    rec, inst = _load(actor, record_id)
+    return {"record": detail(actor, rec, inst), "warnings": outcome.warnings, "changed": changes}
+
+
+def prefill(roster: RosterStudent) -> dict[str, Any]:
+    """The report as far as the roster knows it (what binding starts a student with)."""
+    extra: dict[str, Any] = roster.fields if isinstance(roster.fields, dict) else {}
+    college = College.get_or_none(College.id == roster.college_id) if roster.college_id else None
+    major = Major.get_or_none(Major.id == roster.major_id) if roster.major_id else None
+    known = {
+        "school_code": roster.school_id, "student_no": roster.student_no,
+        "college": college.name if college else "", "major": major.name if major else "",
+        "major_code": major.code if major else "", "class_name": roster.class_name, "exam_no": roster.exam_no,
+        "name": roster.name, "gender": roster.gender, "id_type": roster.id_type, "id_number": roster.id_number,
+    }
+    data: dict[str, Any] = {}
+    for section, names in SECTION_FIELDS.items():
+        part = {}
+        for name in names:
+            value = known.get(name) or extra.get(name)
+            if value not in (None, ""):
+                part[name] = value
+        data[section] = part
+    return data
+
+
+def add_record(actor: Actor, student_no: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """添加生源信息: a record for an eligible roster student without one, submitted on their behalf.
+
+    Record, instance start and the on-behalf submit commit together, so the record appears at the
+    first review status (or not at all), audited as added by the reviewer.
+    """
+    roster = RosterStudent.get_or_none((RosterStudent.school == actor.school_code)
+                                       & (RosterStudent.student_no == student_no))
+    if roster is None or not actor.can_see(roster.school_id, roster.college_id, roster.major_id):
+        raise NotFound("学籍库中没有该学号的学生", code="roster_student_not_found")
+    if not roster.eligible:
+        raise Conflict(f"该学生不在生源信息报送范围内：{roster.exclusion_reason or '不符合条件'}", code="not_eligible")
+    exists = Record.select(Record.id).where(
+        (Record.student == roster.id) | ((Record.school == roster.school_id) & (Record.student_no == student_no))
+    ).first()
+    if exists is not None:
+        raise Conflict("该学生已有生源信息记录", code="record_exists", details={"record_id": exists.id})
+    base = prefill(roster)
+    merged, _ = _apply_patch(base, data or {}, roster.id_number)
+    outcome = validate_report(merged, roster.category, draft=False)
+    if outcome.errors:
+        raise InvalidInput(details=outcome.errors)
+    cleaned = {s: {k: v for k, v in part.items() if v is not None} for s, part in outcome.cleaned.items()}
+    personal = cleaned["personal"]
+    try:
+        with write_transaction():
+            rec = Record.create(
+                school=roster.school_id, student=roster.id, college=roster.college_id, major=roster.major_id,
+                category=roster.category, student_no=roster.student_no, name=personal.get("name") or roster.name,
+                id_number=personal.get("id_number") or "", origin_region=personal.get("origin_region") or "",
+                data=cleaned, created_by=actor.username, submitted_at=utcnow(),
+            )
+            start_instance(rec, actor, action="create", data_changed={"added_by": actor.username})
+            complete_task(rec.id, actor, on_behalf=True, action="add")
+    except IntegrityError:
+        raise Conflict("该学生已有生源信息记录", code="record_exists") from None
+    rec, inst = _load(actor, rec.id)
+    return {"record": detail(actor, rec, inst), "warnings": outcome.warnings}

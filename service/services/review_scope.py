@@ -1,0 +1,82 @@
+"""Who reviews, at which level, and what they may see — all read from the BPMN, never hard-coded.
+
+Reviewer roles are the roles of the review levels (lanes with review tasks); the "centre" is the
+role of the last level. The centre needs full 证件号码 (it reports to the province, whose upload
+template carries the full number); everyone else sees it masked.
+"""
+
+from __future__ import annotations
+
+from peewee import Expression
+
+from service.models import PendingTask, ProcessVersion
+from service.services import processes
+from service.services.actors import ADMIN_ROLE, Actor
+from service.validation.identity import mask_id_number
+
+
+def reviewer_roles() -> list[str]:
+    _, definition = processes.active_definition()
+    return definition.reviewer_roles
+
+
+def reviewer_or_admin_roles() -> list[str]:
+    return [*reviewer_roles(), ADMIN_ROLE]
+
+
+def centre_role() -> str:
+    _, definition = processes.active_definition()
+    return definition.meta["levels"][-1]["role"]
+
+
+def audit_roles() -> list[str]:
+    return [centre_role(), ADMIN_ROLE]
+
+
+def needs_full_id(actor: Actor) -> bool:
+    """Only the centre sees full numbers (in exports and, on request, in a record view)."""
+    return actor.role == centre_role()
+
+
+def id_for(actor: Actor, number: str) -> str:
+    return number if needs_full_id(actor) else mask_id_number(number)
+
+
+def known_statuses() -> list[str]:
+    """Every status label of every deployed version (old instances keep their version's labels)."""
+    return _union("statuses")
+
+
+def known_report_statuses() -> list[str]:
+    return _union("report_statuses")
+
+
+def _union(key: str) -> list[str]:
+    seen: list[str] = []
+    for (meta,) in ProcessVersion.select(ProcessVersion.meta).order_by(ProcessVersion.id.desc()).tuples():
+        for value in meta.get(key, []):
+            if value not in seen:
+                seen.append(value)
+    return seen
+
+
+def pending_scope(actor: Actor) -> Expression:
+    """WHERE clause limiting PendingTask rows to the actor's school and grants."""
+    clause = PendingTask.school == actor.school_code
+    if actor.restricted:
+        grants = None
+        if actor.college_ids:
+            grants = PendingTask.college.in_(sorted(actor.college_ids))
+        if actor.major_ids:
+            by_major = PendingTask.major.in_(sorted(actor.major_ids))
+            grants = by_major if grants is None else (grants | by_major)
+        clause = clause & grants
+    return clause
+
+
+def level_index(role: str) -> int | None:
+    """Position of a role among the review levels of the active process (None: not a reviewer)."""
+    for i, level in enumerate(processes.active_definition()[1].meta["levels"]):
+        if level["role"] == role:
+            return i
+    return None

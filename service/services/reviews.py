@@ -1,0 +1,175 @@
+"""Reviews: one record, or a batch (a selection of records, or whole majors) at the caller's level.
+
+A batch loads its candidates with ONE query on PendingTask (role = the caller's role, in scope),
+then completes each record in its own short transaction: one record failing (someone else acted
+first) never undoes the others, and 5,000 records take seconds, not minutes. Records that are not
+candidates are reported with the reason they were skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from service.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from service.models import Major, PendingTask, ProcessInstance, Record
+from service.services import processes
+from service.services.actors import Actor
+from service.services.review_scope import pending_scope
+from service.services.transitions import DECISIONS, TransitionResult, complete_task
+
+MAX_BATCH = 20_000
+ALREADY_REVIEWED = "already_reviewed"
+NOT_AT_YOUR_LEVEL = "not_at_your_level"
+OUT_OF_SCOPE = "out_of_scope"
+NOT_FOUND = "not_found"
+REASON_TEXT = {
+    ALREADY_REVIEWED: "已审核（已通过您的审核环节或已完成）",
+    NOT_AT_YOUR_LEVEL: "当前不在您的审核环节",
+    OUT_OF_SCOPE: "不在您的管辖范围内",
+    NOT_FOUND: "记录不存在",
+}
+
+
+def _check_decision(decision: str, comment: str) -> str:
+    comment = (comment or "").strip()
+    if decision not in DECISIONS:
+        raise InvalidInput("请选择审核结果：通过或不通过", details={"decision": ["必须是 approve 或 reject"]})
+    if decision == "reject" and not comment:
+        raise InvalidInput("审核不通过时必须填写审核意见", details={"comment": ["请输入审核意见"]})
+    return comment
+
+
+def review_one(actor: Actor, record_id: int, decision: str, comment: str = "", *,
+               expected_version: int | None = None) -> TransitionResult:
+    comment = _check_decision(decision, comment)
+    return complete_task(record_id, actor, decision=decision, comment=comment, expected_version=expected_version)
+
+
+@dataclass
+class BatchResult:
+    decision: str
+    requested: int
+    candidates: int
+    succeeded: int = 0
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    status_after: dict[str, int] = field(default_factory=dict)
+
+    def skip(self, record_id: int | None, reason: str, *, major: int | None = None) -> None:
+        item: dict[str, Any] = {"record_id": record_id, "reason": reason, "message": REASON_TEXT[reason]}
+        if major is not None:
+            item["major_id"] = major
+        self.skipped.append(item)
+
+
+def review_batch(actor: Actor, decision: str, comment: str = "", *, record_ids: Iterable[int] | None = None,
+                 majors: Iterable[int] | None = None) -> BatchResult:
+    """Approve or reject every record pending at the caller's level among the selection."""
+    comment = _check_decision(decision, comment)
+    ids = list(dict.fromkeys(record_ids or []))
+    major_ids = list(dict.fromkeys(majors or []))
+    if bool(ids) == bool(major_ids):
+        raise InvalidInput("请选择记录或专业（二者选其一）", details={"record_ids": ["与 majors 二选一"]})
+    if len(ids) > MAX_BATCH or len(major_ids) > MAX_BATCH:
+        raise InvalidInput(f"一次最多审核{MAX_BATCH}条", details={"record_ids": [f"最多{MAX_BATCH}条"]})
+    _, definition = processes.active_definition()
+    if actor.role not in definition.reviewer_roles:
+        raise PermissionDenied("您的角色不参与审核", code="wrong_lane")
+
+    query = PendingTask.select(PendingTask.record).where((PendingTask.role == actor.role) & pending_scope(actor))
+    result = BatchResult(decision, len(ids) if ids else 0, 0)
+    if ids:
+        query = query.where(PendingTask.record.in_(ids))
+    else:
+        query = query.where(PendingTask.major.in_(major_ids))
+        _skip_majors(actor, major_ids, result)
+    candidates = sorted({rid for (rid,) in query.tuples()})
+    result.candidates = len(candidates)
+    if ids:
+        result.requested = len(ids)
+        chosen = set(candidates)
+        _explain(actor, [i for i in ids if i not in chosen], result)
+    else:
+        result.requested = len(candidates)
+
+    for record_id in candidates:
+        try:
+            done = complete_task(record_id, actor, decision=decision, comment=comment)
+        except NotFound:
+            result.skip(record_id, NOT_FOUND)
+            continue
+        except Conflict:  # someone else acted between the query and this record's turn
+            result.skip(record_id, ALREADY_REVIEWED)
+            continue
+        result.succeeded += 1
+        result.status_after[done.status_after] = result.status_after.get(done.status_after, 0) + 1
+    return result
+
+
+def _skip_majors(actor: Actor, major_ids: list[int], result: BatchResult) -> None:
+    rows = {mid: (school, college) for mid, school, college in
+            Major.select(Major.id, Major.school, Major.college).where(Major.id.in_(major_ids)).tuples()}
+    for mid in major_ids:
+        found = rows.get(mid)
+        if found is None or found[0] != actor.school_code:
+            result.skip(None, NOT_FOUND, major=mid)
+        elif not actor.can_see(found[0], found[1], mid):
+            result.skip(None, OUT_OF_SCOPE, major=mid)
+
+
+def _explain(actor: Actor, missing: list[int], result: BatchResult) -> None:
+    """Why each selected record is not a candidate, with one query for all of them."""
+    if not missing:
+        return
+    _, definition = processes.active_definition()
+    order = [lv["role"] for lv in definition.meta["levels"]]
+    mine = order.index(actor.role)
+    info: dict[int, tuple[Any, ...]] = {}
+    for chunk_start in range(0, len(missing), 900):
+        chunk = missing[chunk_start:chunk_start + 900]
+        for row in (Record.select(Record.id, Record.school, Record.college, Record.major,
+                                  ProcessInstance.completed, ProcessInstance.role)
+                    .join(ProcessInstance, on=(ProcessInstance.record == Record.id))
+                    .where(Record.id.in_(chunk)).tuples()):
+            info[row[0]] = row[1:]
+    for rid in missing:
+        row = info.get(rid)
+        if row is None or row[0] != actor.school_code:
+            result.skip(rid, NOT_FOUND)
+            continue
+        school, college, major, completed, role = row
+        if not actor.can_see(school, college, major):
+            result.skip(rid, OUT_OF_SCOPE)
+        elif completed or (role in order and order.index(role) > mine):
+            result.skip(rid, ALREADY_REVIEWED)
+        else:
+            result.skip(rid, NOT_AT_YOUR_LEVEL)
+
+
+def majors_with_pending(actor: Actor) -> list[dict[str, Any]]:
+    """The majors in scope with how many records wait at the caller's level, grouped by college."""
+    from peewee import fn
+
+    from service.models import College
+
+    counts = dict(PendingTask.select(PendingTask.major, fn.COUNT(PendingTask.id))
+                  .where((PendingTask.role == actor.role) & pending_scope(actor))
+                  .group_by(PendingTask.major).tuples())
+    majors = (Major.select(Major.id, Major.code, Major.name, College.id, College.name)
+              .join(College).where(Major.school == actor.school_code))
+    if actor.restricted:
+        grants = None
+        if actor.college_ids:
+            grants = Major.college.in_(sorted(actor.college_ids))
+        if actor.major_ids:
+            by_major = Major.id.in_(sorted(actor.major_ids))
+            grants = by_major if grants is None else (grants | by_major)
+        majors = majors.where(grants)
+    colleges: dict[int, dict[str, Any]] = {}
+    for mid, code, name, cid, cname in majors.order_by(College.name, Major.code, Major.name).tuples():
+        col = colleges.setdefault(cid, {"id": cid, "name": cname, "pending": 0, "majors": []})
+        n = int(counts.get(mid, 0))
+        col["majors"].append({"id": mid, "code": code, "name": name, "pending": n})
+        col["pending"] += n
+    return list(colleges.values())
