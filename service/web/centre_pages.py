@@ -11,6 +11,8 @@ from werkzeug.wrappers import Response
 
 from service.errors import GradflowError, InvalidInput, NotFound
 from service.services import accounts, migration, processes
+from service.services import roster as roster_service
+from service.services import roster_report as roster_report_service
 from service.services.actors import Actor
 from service.web import progress
 from service.web.common import (
@@ -98,21 +100,34 @@ def accounts_page(actor: Actor) -> str | Response | tuple[str, int]:
 @bp.route("/roster", methods=["GET", "POST"])
 @page(CENTRE)
 def roster(actor: Actor) -> str | tuple[str, int]:
-    from service.services import roster as roster_service
-
+    """Upload a roster file; the per-row outcome table comes straight from the import service."""
     report = None
     error: GradflowError | None = None
+    year = settings().graduation_year
     if request.method == "POST":
         upload = request.files.get("file")
         try:
             if upload is None or not upload.filename:
                 raise InvalidInput("请选择要上传的学籍文件（.xlsx 或 .csv）")
-            report = roster_service.import_upload(upload.stream, upload.filename, school_code=actor.school_code or "",
-                                                  year=settings().graduation_year, actor=actor)
+            report = roster_service.import_roster(upload.read(), upload.filename, school_code=actor.school_code or "",
+                                                  year=year, actor=actor)
         except GradflowError as exc:
             error = exc
-    return render_template("centre/roster.html", report=report, error=error,
-                           year=settings().graduation_year), (error.status if error else 200)
+    elif request.args.get("import", "").isdigit():
+        report = roster_service.get_import(int(request.args["import"]), actor)
+    history = roster_service.list_imports(actor, limit=10)
+    return render_template("centre/roster.html", report=report, error=error, year=year, history=history,
+                           outcome_labels=roster_service.OUTCOME_LABELS), (error.status if error else 200)
+
+
+@bp.get("/roster/<int:import_id>/report.xlsx")
+@page(CENTRE)
+def roster_report(import_id: int, actor: Actor) -> Response:
+    report = roster_service.get_import(import_id, actor)
+    body = roster_report_service.report_xlsx(report)
+    return current_app.response_class(
+        body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f"attachment; filename=roster-import-{import_id}.xlsx"})
 
 
 # --- process versions ------------------------------------------------------------------------

@@ -111,8 +111,11 @@ def install_page_helpers(app: Flask) -> None:
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
+        from service.web import forms
+
         return {"csrf_token": csrf_token, "current_actor": current_actor, "nav_items": _nav_items,
-                "status_kind": status_kind}
+                "status_kind": status_kind, "display": forms.display, "form_value": forms.form_value,
+                "region_levels": forms.region_levels}
 
 
 def _nav_items() -> list[tuple[str, str, str]]:
