@@ -1,0 +1,145 @@
+"""Binding (学籍绑定): a student proves who they are against the roster and gets an account.
+
+Mainland students bring the token of a passed identity check; 港澳台 students bind without one
+(the notice). The match is 学号 → 姓名 → 证件 in that order and each failure says which part did not
+match, never what the roster holds. Failures count per 学号 and lock it for a while, like logins.
+Account, record (prefilled from the roster) and workflow instance are created in one transaction.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from peewee import IntegrityError
+
+from service.config import Settings
+from service.db import write_transaction
+from service.errors import Conflict, InvalidInput, NotFound
+from service.models import College, Major, Record, RosterStudent, School, User
+from service.services import accounts, identity, processes
+from service.services.actors import Actor
+from service.services.roster_rows import REPORT_FIELDS
+from service.services.transitions import start_instance
+from service.validation.identity import normalise_id_number
+from service.validation.sections import CATEGORIES, CATEGORY_MAINLAND
+
+# Roster values copied into the record; they are read-only for the student (see student_report).
+ROSTER_SCHOOL_FIELDS = ("school_code", "student_no", "college", "major", "class_name", "exam_no", *REPORT_FIELDS)
+ROSTER_PERSONAL_FIELDS = ("name", "gender", "id_type", "id_number")
+
+
+@dataclass(frozen=True)
+class BindRequest:
+    category: str
+    school_code: str
+    student_no: str
+    name: str
+    id_type: str
+    id_number: str
+    password: str
+    verification_token: str = ""
+
+
+class BindMismatch(InvalidInput):
+    code = "bind_mismatch"
+
+
+def _same_name(a: str, b: str) -> bool:
+    def norm(s: str) -> str:
+        return "".join(unicodedata.normalize("NFKC", s).split()).replace("·", "").replace(".", "").upper()
+
+    return norm(a) == norm(b)
+
+
+def prefill(student: RosterStudent, school: School) -> dict[str, dict[str, Any]]:
+    """The report as the roster knows it (empty values left out)."""
+    fields: dict[str, Any] = student.fields or {}
+    college = College.get_or_none(College.id == student.college_id) if student.college_id else None
+    major = Major.get_or_none(Major.id == student.major_id) if student.major_id else None
+    school_part: dict[str, Any] = {
+        "school_code": school.code, "student_no": student.student_no,
+        "college": college.name if college else fields.get("college_name", ""),
+        "major": major.name if major else fields.get("major_name", ""),
+        "major_code": major.code if major else fields.get("major_code", ""),
+        "class_name": student.class_name, "exam_no": student.exam_no,
+        **{k: fields.get(k) for k in REPORT_FIELDS if k != "major_code"},
+    }
+    personal = {"name": student.name, "gender": student.gender, "id_type": student.id_type,
+                "id_number": student.id_number}
+    return {
+        "school": {k: v for k, v in school_part.items() if v not in (None, "")},
+        "personal": {k: v for k, v in personal.items() if v not in (None, "")},
+        "other": {},
+    }
+
+
+def _fail(key: str, settings: Settings, field: str, message: str) -> None:
+    left = accounts.record_failure(key, settings.login_max_failures, settings.login_lock_seconds)
+    suffix = f"（还可尝试 {left} 次）" if left else "（已达到上限，该学号暂时锁定）"
+    raise BindMismatch(message + suffix, details={field: [message], "attempts_left": left})
+
+
+def _check_request(req: BindRequest) -> None:
+    problems = {}
+    if req.category not in CATEGORIES:
+        problems["category"] = ["学生类别应为 mainland（中国内地学生）或 hmt（港澳台学生）"]
+    for key in ("school_code", "student_no", "name", "id_type", "id_number"):
+        if not str(getattr(req, key) or "").strip():
+            problems[key] = ["必填"]
+    if len(req.password or "") < accounts.MIN_PASSWORD_LENGTH:
+        problems["password"] = [f"密码至少 {accounts.MIN_PASSWORD_LENGTH} 位"]
+    if problems:
+        raise InvalidInput("绑定信息不完整", details=problems)
+
+
+def bind(req: BindRequest, settings: Settings) -> User:
+    """Match the roster and create account + record + instance; returns the new account."""
+    _check_request(req)
+    school_code, student_no = req.school_code.strip(), "".join(req.student_no.split())
+    school = School.get_or_none(School.code == school_code)
+    if school is None:
+        raise NotFound("学校代码不存在", code="school_not_found", details={"school_code": ["学校代码不存在"]})
+    key = f"bind:{school_code}:{student_no}"
+    accounts.check_lock(key)
+    number = normalise_id_number(req.id_number)
+    if req.category == CATEGORY_MAINLAND:
+        identity.check_token(req.verification_token, number, settings)
+
+    student = RosterStudent.get_or_none((RosterStudent.school == school_code)
+                                        & (RosterStudent.student_no == student_no))
+    if student is None:
+        _fail(key, settings, "student_no", "学号不存在")
+    assert student is not None
+    if not _same_name(student.name, req.name):
+        _fail(key, settings, "name", "姓名不符")
+    if student.id_type != req.id_type.strip() or student.id_number != number:
+        _fail(key, settings, "id_number", "证件类型或证件号码不符")
+    if student.category != req.category:
+        _fail(key, settings, "category", "学生类别不符")
+    if not student.eligible:
+        _fail(key, settings, "student_no", "不在上报范围，如有疑问请联系学院")
+
+    _, definition = processes.active_definition()
+    try:
+        with write_transaction():
+            if Record.select().where((Record.student == student) | ((Record.school == school_code)
+                                                                    & (Record.student_no == student_no))).exists() \
+                    or User.select().where((User.school == school_code) & (User.username == student_no)).exists():
+                raise Conflict("该学号已绑定，请直接登录", code="already_bound")
+            user = User.create(school=school_code, username=student_no, role=definition.submitter_role,
+                               password_hash=accounts.hash_password(req.password), display_name=student.name)
+            data = prefill(student, school)
+            record = Record.create(
+                school=school_code, student=student, user=user, college=student.college_id,
+                major=student.major_id, category=student.category, student_no=student_no, name=student.name,
+                id_number=student.id_number, data=data, created_by=student_no,
+            )
+            actor = Actor(username=student_no, role=definition.submitter_role, school_code=school_code,
+                          user_id=user.id, record_id=record.id)
+            start_instance(record, actor, action="bind", data_changed={"category": [None, student.category]})
+    except IntegrityError:
+        raise Conflict("该学号已绑定，请直接登录", code="already_bound") from None
+    accounts.clear_failures(key)
+    return user

@@ -1,0 +1,188 @@
+"""The student's own report: read it, save a section as a draft, submit it for review.
+
+Whether the student may edit is the workflow's answer, not a status name: only while the pending
+task belongs to the process's submitter role (first fill, or after a rejection). Roster values are
+read-only: a request that tries to CHANGE one is refused (422, read_only_field) and sending the
+unchanged value back is accepted, so a form can post a whole section.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from service.codes import REGION, CodeRegistry, get_codes, region_path
+from service.config import Settings
+from service.errors import Conflict, InvalidInput, NotFound, PermissionDenied, StaleVersion
+from service.models import AuditEvent, ProcessInstance, Record, RosterStudent, School, utcnow
+from service.services import processes
+from service.services.actors import Actor
+from service.services.binding import prefill
+from service.services.transitions import TransitionResult, complete_task, locked_change
+from service.validation.report import validate_report, validate_section
+from service.validation.sections import FIELD_CODE_TABLE, SECTION_FIELDS, SECTION_LABELS
+
+READ_ONLY_MESSAGE = "该项来自学籍信息，不能修改；如有错误请联系学院"
+CHINA_TZ = timezone(timedelta(hours=8))
+# Always fixed once bound, whatever the roster held.
+ALWAYS_LOCKED = {"school": ("school_code", "student_no")}
+
+
+def _own_record(actor: Actor) -> tuple[Record, ProcessInstance]:
+    if actor.record_id is None:
+        raise NotFound("尚未绑定学籍", code="not_bound")
+    record = Record.get_or_none(Record.id == actor.record_id)
+    instance = ProcessInstance.get_or_none(ProcessInstance.record == actor.record_id)
+    if record is None or instance is None or not actor.can_see(record.school_id, record.college_id,
+                                                                record.major_id, record.id):
+        raise NotFound()
+    return record, instance
+
+
+def read_only_fields(record: Record) -> dict[str, list[str]]:
+    """Per section, the fields the roster supplied (plus 院校代码/学号): the student cannot change them."""
+    locked = {section: list(ALWAYS_LOCKED.get(section, ())) for section in SECTION_FIELDS}
+    student = RosterStudent.get_or_none(RosterStudent.id == record.student_id) if record.student_id else None
+    if student is not None:
+        for section, values in prefill(student, School.get_by_id(record.school_id)).items():
+            locked[section].extend(k for k in values if k not in locked[section])
+    return locked
+
+
+def _editable(instance: ProcessInstance) -> bool:
+    if instance.completed:
+        return False
+    return instance.role == processes.definition(instance.version_id).submitter_role
+
+
+def _require_editable(instance: ProcessInstance) -> None:
+    if instance.completed:
+        raise Conflict("审核已完成，信息不能再修改", code="record_completed")
+    if not _editable(instance):
+        raise Conflict(f"记录正在审核中（{instance.status}），暂时不能修改", code="pending_review")
+
+
+def deadline(settings: Settings) -> datetime | None:
+    """The submission deadline as an aware datetime; a value without offset is China time."""
+    if not settings.deadline.strip():
+        return None
+    value = datetime.fromisoformat(settings.deadline.strip())
+    return value if value.tzinfo else value.replace(tzinfo=CHINA_TZ)
+
+
+def _labels(data: dict[str, dict[str, Any]], codes: CodeRegistry) -> dict[str, dict[str, str]]:
+    labels: dict[str, dict[str, str]] = {}
+    for section, values in data.items():
+        for key, code in (values or {}).items():
+            table = FIELD_CODE_TABLE.get(key)
+            if not table or code in (None, ""):
+                continue
+            if table == REGION:
+                label = " ".join(r.label for r in region_path(str(code), codes))
+            else:
+                label = codes.label(table, str(code)) or ""
+            labels.setdefault(section, {})[key] = label
+    return labels
+
+
+def _history(record_id: int, role_label: Any) -> list[dict[str, Any]]:
+    events = (AuditEvent.select().where((AuditEvent.record == record_id)
+                                        & ((AuditEvent.decision != "") | (AuditEvent.action == "submit")))
+              .order_by(AuditEvent.seq))
+    return [{"at": e.created_at.isoformat(timespec="seconds") + "Z", "action": e.action, "role": e.actor_role,
+             "role_label": role_label(e.actor_role), "level": e.level, "decision": e.decision,
+             "comment": e.comment, "status_before": e.status_before, "status_after": e.status_after}
+            for e in events]
+
+
+def get_report(actor: Actor, settings: Settings, codes: CodeRegistry | None = None) -> dict[str, Any]:
+    record, instance = _own_record(actor)
+    codes = codes or get_codes()
+    definition = processes.definition(instance.version_id)
+    stored: dict[str, Any] = record.data or {}
+    data = {section: dict(stored.get(section) or {}) for section in SECTION_FIELDS}
+    history = _history(record.id, definition.role_label)
+    rejection = next((h for h in reversed(history) if h["decision"] == "reject"), None)
+    limit = deadline(settings)
+    return {
+        "record_id": record.id, "school_code": record.school_id, "student_no": record.student_no,
+        "category": record.category, "sections": SECTION_LABELS, "data": data, "labels": _labels(data, codes),
+        "review_status": instance.status, "report_status": instance.report_status,
+        "editable": _editable(instance), "completed": instance.completed, "lock_version": instance.lock_version,
+        "read_only_fields": read_only_fields(record),
+        "latest_rejection": ({"comment": rejection["comment"], "at": rejection["at"], "level": rejection["level"],
+                              "role_label": rejection["role_label"]} if rejection else None),
+        "review_history": history,
+        "submitted_at": record.submitted_at.isoformat(timespec="seconds") + "Z" if record.submitted_at else None,
+        "deadline": limit.isoformat() if limit else None,
+    }
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a in (None, "") and b in (None, ""):
+        return True
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a == b
+    try:
+        return float(a) == float(b)
+    except (TypeError, ValueError):
+        return "".join(str(a).split()).upper() == "".join(str(b).split()).upper()
+
+
+def save_section(actor: Actor, section: str, payload: Any, *, expected_version: int | None = None,
+                 codes: CodeRegistry | None = None) -> dict[str, Any]:
+    """Save one section as a draft: format errors refuse (422), rule violations come back as warnings."""
+    if section not in SECTION_FIELDS:
+        raise NotFound(f"没有“{section}”这一部分", code="unknown_section")
+    if not isinstance(payload, dict):
+        raise InvalidInput(f"{SECTION_LABELS[section]}部分的数据应为对象", details={section: ["应为对象"]})
+    record, instance = _own_record(actor)
+    _require_editable(instance)
+    if expected_version is not None and expected_version != instance.lock_version:
+        raise StaleVersion()
+    stored: dict[str, Any] = record.data or {}
+    current = dict(stored.get(section) or {})
+    locked = read_only_fields(record)[section]
+    refused = {f"{section}.{k}": [READ_ONLY_MESSAGE] for k in locked if k in payload and not _same(payload[k], current.get(k))}
+    if refused:
+        raise InvalidInput("学籍信息中的项目不能修改", code="read_only_field", details=refused)
+    merged = {**payload, **{k: current[k] for k in locked if k in current}}
+    outcome = validate_section(section, merged, record.category, draft=True, codes=codes)
+    if outcome.errors:
+        raise InvalidInput("部分内容格式不正确", details=outcome.errors)
+    new = {k: v for k, v in outcome.cleaned.items() if v is not None}
+    changed = {f"{section}.{k}": [current.get(k), new.get(k)] for k in sorted(set(current) | set(new))
+               if not _same(current.get(k), new.get(k))}
+
+    def change() -> dict[str, Any]:
+        data = dict(record.data or {})
+        data[section] = new
+        Record.update(data=data, updated_at=utcnow()).where(Record.id == record.id).execute()
+        return changed
+
+    lock = locked_change(record.id, actor, change, action="save_draft", expected_version=instance.lock_version)
+    return {"section": section, "data": new, "warnings": outcome.warnings, "lock_version": lock}
+
+
+def submit(actor: Actor, settings: Settings, *, expected_version: int | None = None,
+           codes: CodeRegistry | None = None, now: datetime | None = None) -> TransitionResult:
+    """Validate the whole report and complete the student's task (→ the first review level)."""
+    now = now or datetime.now(UTC)
+    limit = deadline(settings)
+    if limit is not None and now > limit:
+        raise PermissionDenied(f"提交截止时间（{limit:%Y-%m-%d %H:%M}）已过，不能再提交", code="deadline_passed")
+    record, instance = _own_record(actor)
+    _require_editable(instance)
+    outcome = validate_report(record.data or {}, record.category, draft=False, codes=codes)
+    if outcome.errors:
+        raise InvalidInput("还有未填或填写有误的项目", code="report_invalid", details=outcome.errors)
+    cleaned = {s: {k: v for k, v in values.items() if v is not None} for s, values in outcome.cleaned.items()}
+    personal = cleaned.get("personal", {})
+
+    def write() -> None:
+        Record.update(data=cleaned, submitted_at=utcnow(), updated_at=utcnow(),
+                      origin_region=personal.get("origin_region", ""), name=personal.get("name", record.name),
+                      id_number=personal.get("id_number", record.id_number)).where(Record.id == record.id).execute()
+
+    return complete_task(record.id, actor, expected_version=expected_version or instance.lock_version,
+                         extra_write=write, action="submit")
