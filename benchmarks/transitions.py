@@ -7,7 +7,10 @@
 
 Each mode runs in its own subprocess so its peak RSS is its own. Work is done phase by phase (all
 submits, then all first-level approvals, then all final approvals), as a real deadline would.
-Usage: python benchmarks/transitions.py --instances 2000 [--postgres-url postgresql://…]
+transitions/s counts the three steps only; creating the instances (and, for gradflow, their
+records) is timed separately. These machines are noisy, so the modes run alternately for
+--rounds rounds and each mode's best round is reported (the ratio compares best with best).
+Usage: python benchmarks/transitions.py --instances 2000 [--rounds 3] [--postgres-url postgresql://…]
 """
 
 from __future__ import annotations
@@ -109,6 +112,7 @@ def child(mode: str, n: int, url: str | None) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--instances", type=int, default=2000)
+    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds; the best round per mode is kept")
     ap.add_argument("--postgres-url", default=None, help="a database URL to run gradflow_pg against (emptied first)")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--url", default=None, help=argparse.SUPPRESS)
@@ -119,30 +123,37 @@ def main() -> None:
 
     modes: list[tuple[str, str | None]] = [("raw_engine", None)]
     tmp = tempfile.TemporaryDirectory(prefix="gradflow-bench-")
-    modes.append(("gradflow_sqlite", f"sqlite:///{tmp.name}/bench.db"))
+    modes.append(("gradflow_sqlite", None))  # a fresh file per round
     if args.postgres_url:
-        _reset_postgres(args.postgres_url)
         modes.append(("gradflow_pg", args.postgres_url))
-    results = {}
-    for mode, url in modes:
-        cmd = [sys.executable, __file__, "--child", mode, "--instances", str(args.instances)]
-        if url:
-            cmd += ["--url", url]
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT)
-        results[mode] = json.loads(out.stdout.strip().splitlines()[-1])
+    results: dict[str, dict] = {}
+    for round_no in range(args.rounds):
+        for mode, url in modes:
+            if mode == "gradflow_pg" and url:
+                _reset_postgres(url)
+            if mode == "gradflow_sqlite":
+                url = f"sqlite:///{tmp.name}/bench-{round_no}.db"
+            cmd = [sys.executable, __file__, "--child", mode, "--instances", str(args.instances)]
+            if url:
+                cmd += ["--url", url]
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT)
+            run = json.loads(out.stdout.strip().splitlines()[-1])
+            if mode not in results or run["transitions_s"] < results[mode]["transitions_s"]:
+                results[mode] = run
 
     n = args.instances
-    print(f"instances: {n}, transitions per instance: {STEPS_PER_INSTANCE} (submit, approve, approve)")
-    header = f"{'mode':16} {'transitions/s':>13} {'ms/transition':>13} {'create ms':>9} {'state bytes':>11} {'peak RSS MB':>11}"
+    print(f"instances: {n}, transitions per instance: {STEPS_PER_INSTANCE} (submit, approve, approve), "
+          f"best of {args.rounds} alternating rounds")
+    header = (f"{'mode':16} {'transitions/s':>13} {'ms/transition':>13} {'create ms/inst':>14} "
+              f"{'state bytes':>11} {'peak RSS MB':>11}")
     print(header)
     print("-" * len(header))
     for mode, r in results.items():
-        total = r["create_s"] + r["transitions_s"]
-        tps = n * STEPS_PER_INSTANCE / total
+        tps = n * STEPS_PER_INSTANCE / r["transitions_s"]
         r["tps"] = tps
-        print(f"{mode:16} {tps:13.0f} {1000 / tps:13.3f} {1000 * r['create_s'] / n:9.3f} "
+        print(f"{mode:16} {tps:13.0f} {1000 / tps:13.3f} {1000 * r['create_s'] / n:14.3f} "
               f"{r['bytes_per_instance']:11.0f} {r['peak_rss_mb']:11.1f}")
-    print("(transitions/s counts instance creation time too: (create + 3 steps) for both)")
+    print("(gradflow's create includes inserting the record row; raw_engine's state embeds the spec)")
     if "gradflow_pg" in results:
         print(f"ratio gradflow_pg/raw_engine: {results['gradflow_pg']['tps'] / results['raw_engine']['tps']:.2f}")
     print(f"ratio gradflow_sqlite/raw_engine: {results['gradflow_sqlite']['tps'] / results['raw_engine']['tps']:.2f}")

@@ -18,6 +18,7 @@ from service.models.workflow import AuditEvent, PendingTask, ProcessInstance
 
 PENDING_COLUMNS = ("instance", "record", "task_id", "task_name", "title", "role", "status", "level", "school",
                    "college", "major")
+PENDING_STEP_COLUMNS = ("task_id", "task_name", "title", "role", "status", "level")
 AUDIT_COLUMNS = ("chain_key", "seq", "record", "instance", "school", "actor", "actor_role", "action", "task",
                  "level", "decision", "comment", "status_before", "status_after", "process_version",
                  "data_changed", "created_at", "prev_hash", "hash")
@@ -54,6 +55,10 @@ def _statements(param: str) -> dict[str, str]:
             + f") VALUES ({', '.join([p] * (2 + len(INSTANCE_STATE_COLUMNS)))}) RETURNING {_col(pi, 'id')}"
         ),
         "delete_pending": f"DELETE FROM {_table(pt)} WHERE {_col(pt, 'instance')} = {p}",
+        "update_pending": (
+            f"UPDATE {_table(pt)} SET " + ", ".join(f"{_col(pt, c)} = {p}" for c in PENDING_STEP_COLUMNS)
+            + f" WHERE {_col(pt, 'instance')} = {p}"
+        ),
         "insert_pending": (
             f"INSERT INTO {_table(pt)} ({', '.join(_col(pt, c) for c in PENDING_COLUMNS)}) "
             f"VALUES ({', '.join([p] * len(PENDING_COLUMNS))})"
@@ -100,8 +105,19 @@ def insert_instance(record_id: int, version_id: int, *, state: str, status: str,
     return cursor.fetchone()[0]
 
 
-def replace_pending(instance_id: int, rows: list[dict[str, Any]], *, delete: bool = True) -> None:
-    if delete:
+def replace_pending(instance_id: int, rows: list[dict[str, Any]], *, had: int | None = None) -> None:
+    """Make the instance's pending rows equal `rows`; `had` is how many it had (0 for a new instance).
+
+    One task before and after is the common step (e.g. 二级待审 → 中心待审): updated in place,
+    which touches fewer index pages than delete + insert.
+    """
+    if had == 1 and len(rows) == 1:
+        row = rows[0]
+        cursor = database.execute_sql(
+            _sql("update_pending"), (*(row[c] for c in PENDING_STEP_COLUMNS), instance_id))
+        if cursor.rowcount == 1:
+            return
+    if had != 0:
         database.execute_sql(_sql("delete_pending"), (instance_id,))
     sql = _sql("insert_pending")
     for row in rows:

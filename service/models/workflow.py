@@ -69,9 +69,11 @@ class PendingTask(BaseModel):
     role = CharField(max_length=32)
     status = CharField(max_length=32)
     level = CharField(max_length=32, default="")
-    school = ForeignKeyField(School, on_delete="CASCADE")
-    college = ForeignKeyField(College, null=True, on_delete="SET NULL")
-    major = ForeignKeyField(Major, null=True, on_delete="SET NULL")
+    # No single-column FK indexes: the composites below serve every inbox query, and each index
+    # is another page written on every step.
+    school = ForeignKeyField(School, on_delete="CASCADE", index=False)
+    college = ForeignKeyField(College, null=True, on_delete="SET NULL", index=False)
+    major = ForeignKeyField(Major, null=True, on_delete="SET NULL", index=False)
 
     class Meta:
         indexes = (
@@ -88,10 +90,10 @@ class AuditEvent(BaseModel):
     seq = IntegerField()
     record = IntegerField(null=True, index=True, column_name="record_id")
     instance = IntegerField(null=True, column_name="instance_id")
-    school = CharField(max_length=10, null=True, index=True)
-    actor = CharField(max_length=64, index=True)
+    school = CharField(max_length=10, null=True)
+    actor = CharField(max_length=64)
     actor_role = CharField(max_length=32, default="")
-    action = CharField(max_length=32, index=True)
+    action = CharField(max_length=32)
     task = CharField(max_length=128, default="")
     level = CharField(max_length=32, default="")
     decision = CharField(max_length=16, default="")
@@ -100,9 +102,11 @@ class AuditEvent(BaseModel):
     status_after = CharField(max_length=32, default="")
     process_version = CharField(max_length=64, default="")
     data_changed = JSONTextField(null=True)
-    created_at = DateTimeField(default=utcnow, index=True)
+    created_at = DateTimeField(default=utcnow)
     prev_hash = CharField(max_length=64)
     hash = CharField(max_length=64)
 
     class Meta:
-        indexes = ((("chain_key", "seq"), True),)
+        # Few indexes on purpose: every event is appended inside a reviewer's transaction.
+        # Audit queries are per record, or per school over a time range.
+        indexes = ((("chain_key", "seq"), True), (("school", "created_at"), False))

@@ -93,7 +93,7 @@ def start_instance(record: Record, actor: Actor, *, action: str = "create",
         report_status=snap.report_status, role=snap.role, completed=snap.completed, updated_at=utcnow(),
     )
     rows = pending_rows(instance_id, record.id, record.school_id, record.college_id, record.major_id, snap.pending)
-    statements.replace_pending(instance_id, rows, delete=False)
+    statements.replace_pending(instance_id, rows, had=0)
     audit.append(audit.record_chain(record.id), record=record.id, instance=instance_id, school=record.school_id,
                  actor=actor.username, actor_role=actor.role, action=action, status_after=snap.status,
                  process_version=definition.sha256, data_changed=data_changed)
@@ -152,7 +152,8 @@ def complete_task(
             if updated != 1:
                 raise StaleVersion()
             statements.replace_pending(loaded.instance_id, pending_rows(
-                loaded.instance_id, record_id, loaded.school, loaded.college, loaded.major, snap.pending))
+                loaded.instance_id, record_id, loaded.school, loaded.college, loaded.major, snap.pending),
+                had=len(steps))
             if extra_write is not None:
                 extra_write()
             audit.append(
