@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import lru_cache
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -19,6 +21,11 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method="scrypt")
 
 
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return hash_password(secrets.token_urlsafe(16))
+
+
 def check_lock(key: str) -> None:
     """Refuse while `key` is locked after too many failures."""
     row = Throttle.get_or_none(Throttle.key == key)
@@ -31,9 +38,9 @@ def check_lock(key: str) -> None:
 def record_failure(key: str, max_failures: int, lock_seconds: int) -> int:
     """Count a failure; the max_failures-th one locks the key for lock_seconds. Returns failures left."""
     with write_transaction():
-        row = Throttle.get_or_none(Throttle.key == key)
-        if row is None:
-            row = Throttle.create(key=key, failures=0)
+        # Concurrent first failures must not collide on the primary key (that would be a 500).
+        Throttle.insert(key=key, failures=0).on_conflict_ignore().execute()
+        row = Throttle.get(Throttle.key == key)
         if row.locked_until is not None and row.locked_until <= utcnow():
             row.failures = 0
             row.locked_until = None
@@ -57,7 +64,9 @@ def authenticate(username: str, password: str, school_code: str | None, *,
     query = User.select().where((User.username == username) & (User.active == True))  # noqa: E712
     query = query.where(User.school == school_code) if school_code else query.where(User.school.is_null())
     user = query.first()
-    if user is None or not check_password_hash(user.password_hash, password):
+    # Hash even for an unknown user, so response time does not tell which usernames exist.
+    stored = user.password_hash if user is not None else _dummy_hash()
+    if not check_password_hash(stored, password) or user is None:
         left = record_failure(key, max_failures, lock_seconds)
         raise Unauthorized("用户名、学校代码或密码不正确", code="bad_credentials",
                            details={"attempts_left": left})
