@@ -54,8 +54,12 @@ def _roster_csv(students: list) -> bytes:
 
 
 def prepare_demo(settings: Settings, *, students: int = 2000, school: tuple[str, str] = DEMO_SCHOOL,
-                 password: str = DEMO_PASSWORD, colleges: int = 5, majors: int = 20, seed: int = 1) -> DemoLogins:
-    """Seed (once) and return the logins; the database must be bound and migrated."""
+                 password: str = DEMO_PASSWORD, colleges: int = 5, majors: int = 20, seed: int = 1,
+                 unbound: int | None = None) -> DemoLogins:
+    """Seed (once) and return the logins; the database must be bound and migrated.
+
+    `unbound` roster students (default 5 %) come through the roster import without a record.
+    """
     from peewee import JOIN
 
     from service.models import College, Record, RosterStudent, School, User
@@ -66,11 +70,11 @@ def prepare_demo(settings: Settings, *, students: int = 2000, school: tuple[str,
     _, definition = processes.active_definition()
     code, name = school
     if not RosterStudent.select().where(RosterStudent.school == code).exists():
-        unbound = max(3, int(students * UNBOUND_SHARE))
-        summary = demo_data.seed_school(code, name, students=students - unbound, seed=seed, colleges=colleges,
+        extra_count = unbound if unbound is not None else max(3, int(students * UNBOUND_SHARE))
+        summary = demo_data.seed_school(code, name, students=students - extra_count, seed=seed, colleges=colleges,
                                         majors=majors, year=settings.graduation_year)
         gen = demo_data.Generator(seed + 1, school_code=code, year=settings.graduation_year)
-        extra = [st for st in gen.students(unbound, gen.structure(colleges, majors), start=summary.roster_rows + 1)
+        extra = [st for st in gen.students(extra_count, gen.structure(colleges, majors), start=summary.roster_rows + 1)
                  if st.eligible]
         importer = Actor(username="demo", role=SYSTEM.role, school_code=code)
         roster.import_roster(_roster_csv(extra), "demo-roster.csv", school_code=code,

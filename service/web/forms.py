@@ -78,6 +78,16 @@ def field_views(section: str, category: str) -> list[FieldView]:
     return views
 
 
+def code_options(table: str) -> list[tuple[str, str]]:
+    return [(r.code, r.label) for r in get_codes().table(table).rows]
+
+
+def sections_label(path: str) -> str:
+    """'school.major_code' -> '学校 · 专业代码' for error summaries."""
+    section, _, name = path.partition(".")
+    return " · ".join(x for x in (SECTION_LABELS.get(section, section), FIELD_LABELS.get(name, name)) if x)
+
+
 def sections() -> list[tuple[str, str]]:
     return list(SECTION_LABELS.items())
 

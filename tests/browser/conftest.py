@@ -103,15 +103,16 @@ def screenshot(page, name: str, *, full_page: bool = True) -> Path:
     return path
 
 
+def nav(page, target) -> None:
+    """Click something that loads a new page (a link or a form submit) and wait for that page."""
+    locator = page.locator(target) if isinstance(target, str) else target
+    with page.expect_navigation():
+        locator.click()
+
+
 def login(page, base: str, school_code: str, username: str, password: str) -> None:
     page.goto(f"{base}/login")
     page.fill("input[name=school_code]", school_code)
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-
-
-def logout(page) -> None:
-    page.click(".whoami button")
-    page.wait_for_load_state()
+    nav(page, "button[type=submit]")

@@ -39,11 +39,11 @@
   var form = document.querySelector("[data-directed-modes]");
   if (form) {
     var modes = form.dataset.directedModes.split(",");
-    var mode = form.querySelector("[name='school.training_mode']");
+    var mode = form.querySelector("[name='school.training_mode'], [data-name='school.training_mode']");
     var unit = form.querySelector("[name='school.directed_unit']");
     if (mode && unit) {
       var sync = function () {
-        var on = modes.indexOf(mode.value) >= 0;
+        var on = modes.indexOf(mode.name ? mode.value : mode.dataset.value) >= 0;
         unit.readOnly = !on;
         unit.setAttribute("aria-disabled", on ? "false" : "true");
         unit.placeholder = on ? "请填写定向或委培单位" : "仅定向、委培学生填写";
