@@ -111,3 +111,35 @@ def test_new_login_gets_a_new_csrf_token(client, accounts_db) -> None:
     second = login(client, "coun1", "10561")
     assert second != first
     assert client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": first}).status_code == 403
+
+
+def test_cli_adds_school_and_users(db, settings, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from service.cli import main
+    from service.config import get_settings
+    from service.models import School, User, UserScope
+
+    monkeypatch.setenv("GRADFLOW_DATABASE_URL", settings.database_url)
+    get_settings.cache_clear()
+    runner = CliRunner()
+    try:
+        assert runner.invoke(main, ["school", "add", "10561", "华南理工大学"]).exit_code == 0
+        assert runner.invoke(main, ["school", "add", "10561", "again"]).exit_code != 0
+        assert runner.invoke(main, ["school", "add", "1056", "短"]).exit_code != 0
+        f.college(School.get_by_id("10561"), "计算机学院")
+        ok = runner.invoke(main, ["user", "add", "coun1", "--role", "counselor", "--school", "10561",
+                                  "--college", "计算机学院"], input=PASSWORD + "\n")
+        assert ok.exit_code == 0, ok.output
+        bad_role = runner.invoke(main, ["user", "add", "x", "--role", "dean", "--school", "10561"],
+                                 input=PASSWORD + "\n")
+        assert bad_role.exit_code != 0 and "counselor" in bad_role.output and "centre" in bad_role.output
+        weak = runner.invoke(main, ["user", "add", "y", "--role", "centre", "--school", "10561"], input="short\n")
+        assert weak.exit_code != 0
+        assert runner.invoke(main, ["user", "add", "ops", "--role", "admin"], input=PASSWORD + "\n").exit_code == 0
+    finally:
+        get_settings.cache_clear()
+    user = User.get(User.username == "coun1")
+    assert user.role == "counselor" and UserScope.select().where(UserScope.user == user).count() == 1
+    assert School.get_by_id("10561").name == "华南理工大学"
+    assert {u.username for u in User.select()} == {"coun1", "ops"}
