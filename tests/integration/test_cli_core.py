@@ -127,3 +127,33 @@ def test_audit_verify_finds_an_edited_event(tmp_path: Path) -> None:
     result = gradflow(tmp_path, "audit", "verify", check=False)
     assert result.returncode == 1
     assert f"event {target}" in result.stderr and "edited" in result.stderr
+
+
+def test_serve_answers_healthz(tmp_path: Path) -> None:
+    import json
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRADFLOW_")}
+    env.update(GRADFLOW_DATABASE_URL=f"sqlite:///{tmp_path / 'serve.db'}", GRADFLOW_PROCESS=str(THREE_LEVEL_BPMN))
+    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        body = None
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
+                    body = json.loads(resp.read())
+                break
+            except OSError:
+                time.sleep(0.2)
+        assert body is not None, "server did not answer"
+        assert body["status"] == "ok"
+        assert [v["process_id"] for v in body["process_versions"] if v["active"]] == ["graduate_report_three_level"]
+    finally:
+        proc.terminate()
+        proc.wait(10)
