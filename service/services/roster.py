@@ -141,6 +141,8 @@ def _write(pending: list[tuple[ParsedRow, dict[str, Any]]], outcomes: dict[int, 
            progress: Progress | None) -> None:
     """Upsert in chunks; a chunk the database refuses is retried row by row, each in a savepoint."""
     done = 0
+    if progress is not None:
+        progress("写入", 0, len(pending))
     for start in range(0, len(pending), CHUNK):
         chunk = pending[start:start + CHUNK]
         try:
@@ -170,6 +172,8 @@ def import_roster(data: bytes, filename: str, *, school_code: str, year: int, ac
     roster = read_roster(data, filename, progress)
     total = len(roster.rows)
     parsed: list[ParsedRow] = []
+    if progress is not None:
+        progress("校验", 0, total)
     for index, (number, raw) in enumerate(roster.rows, start=1):
         parsed.append(parse_row(number, raw, year, codes))
         if progress is not None and (index % 500 == 0 or index == total):

@@ -107,6 +107,8 @@ def _xlsx_rows(data: bytes, progress: Progress | None) -> list[tuple[Any, ...]]:
         sheet = workbook.worksheets[0]
         total = max(0, (sheet.max_row or 0) - 1)
         rows: list[tuple[Any, ...]] = []
+        if progress is not None:
+            progress("读取", 0, total)
         for row in sheet.iter_rows(values_only=True):
             rows.append(row)
             if progress is not None and len(rows) % 1000 == 0:

@@ -51,6 +51,7 @@ def _token(client, row: dict) -> str:
     return response.get_json()["verification_token"]
 
 
+@pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
 def test_mainland_student_verifies_then_binds_and_is_logged_in(client, roster_db) -> None:
     token = _token(client, MAINLAND)
     response = _bind(client, MAINLAND, token=token)
@@ -135,6 +136,7 @@ def test_wrong_category_is_a_mismatch(client, roster_db) -> None:
     assert response.status_code == 422
 
 
+@pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
 def test_five_failures_lock_that_student_number(client, roster_db, settings) -> None:
     token = _token(client, MAINLAND)
     for attempt in range(settings.login_max_failures):
@@ -148,6 +150,7 @@ def test_five_failures_lock_that_student_number(client, roster_db, settings) -> 
     assert _bind(client, OTHER, token=_token(client, OTHER)).status_code == 201
 
 
+@pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
 def test_binding_twice_is_refused(app, roster_db) -> None:
     first, second = app.test_client(), app.test_client()
     assert _bind(first, MAINLAND, token=_token(first, MAINLAND)).status_code == 201

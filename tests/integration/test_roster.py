@@ -66,6 +66,7 @@ def _check(report: roster.ImportReport, expected: dict[int, tuple[str, str]]) ->
             assert all(e["message"] for e in row["errors"])
 
 
+@pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
 def test_mixed_roster_outcomes_then_reimport_changes_nothing(db) -> None:
     f.school()
     rows, expected = _mixed_roster()

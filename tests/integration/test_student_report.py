@@ -58,6 +58,7 @@ def _counselor() -> Actor:
     return f.actor("counselor", f.school())
 
 
+@pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
 def test_bind_draft_submit_reject_revise_resubmit(client, roster_db) -> None:
     token = _bind(client, MAINLAND)
     report = client.get("/api/v1/student/report").get_json()
