@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
 from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,12 +17,14 @@ from flask import Flask, current_app, redirect, render_template, request, sessio
 from werkzeug.wrappers import Response
 
 from service.api.security import csrf_token, current_actor
+from service.codes import region_path
 from service.config import Settings
 from service.errors import GradflowError, PermissionDenied, Unauthorized
 from service.services import processes
 from service.services.actors import ADMIN_ROLE, Actor
 from service.workflow.definitions import ProcessDefinition
 
+DISPLAY_TZ = timezone(timedelta(hours=8))  # times are stored in UTC and shown in Beijing time
 # Page kinds and the roles they admit, computed from the active definition.
 STUDENT, REVIEWER, CENTRE, ADMIN = "student", "reviewer", "centre", "admin"
 
@@ -116,6 +119,35 @@ def install_page_helpers(app: Flask) -> None:
         return {"csrf_token": csrf_token, "current_actor": current_actor, "nav_items": _nav_items,
                 "status_kind": status_kind, "display": forms.display, "form_value": forms.form_value,
                 "region_levels": forms.region_levels}
+
+    app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(region_short, "region_short")
+
+
+def local_time(value: datetime | str | None) -> str:
+    """A stored instant (naive UTC datetime or ISO text) in Beijing time, to the minute."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        try:
+            instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    else:
+        instant = value
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    return instant.astimezone(DISPLAY_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def region_short(code: str | None) -> str:
+    """生源地 in a list: the province and the county (广东省 天河区)."""
+    if not code:
+        return ""
+    path = region_path(code)
+    if not path:
+        return code
+    return path[0].label if len(path) == 1 else f"{path[0].label} {path[-1].label}"
 
 
 def _nav_items() -> list[tuple[str, str, str]]:

@@ -37,7 +37,7 @@ PER_PAGE_CHOICES = (20, 50, 100)
 FILTER_KEYS = ("q", "review_status", "report_status", "origin_province", "origin_city", "major", "college",
                "per_page")
 # How audit actions read in 审核记录 (decisions are shown as 通过 / 不通过 instead).
-ACTION_LABELS = {"create": "创建记录", "bind": "绑定学籍", "submit": "提交", "save": "保存草稿", "edit": "编辑",
+ACTION_LABELS = {"create": "创建记录", "bind": "绑定学籍", "submit": "提交", "save_draft": "保存草稿", "edit": "编辑",
                  "add": "添加", "review": "审核", "view_id_number": "查看完整证件号码", "migrate": "迁移流程版本"}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -151,7 +151,8 @@ def record(record_id: int, actor: Actor) -> str | Response | tuple[str, int]:
         "console/record.html", record=detail, history=history, tab=request.args.get("tab", "info"),
         views={s: forms.field_views(s, detail["category"]) for s, _ in forms.sections()},
         sections=forms.sections(), errors=errors, form=request.form, back=back,
-        can_reveal=needs_full_id(actor) and not reveal, action_labels=ACTION_LABELS, field_labels=FIELD_LABELS,
+        can_reveal=needs_full_id(actor) and not reveal, action_labels=ACTION_LABELS,
+        field_labels={**FIELD_LABELS, "category": "学生类别"},
     ), status
 
 

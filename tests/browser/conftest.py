@@ -8,6 +8,7 @@ test-artifacts/screenshots/.
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime, timedelta, timezone
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -44,8 +45,10 @@ class LiveServer:
 @pytest.fixture(scope="module")
 def live_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     folder = tmp_path_factory.mktemp("browser")
+    deadline = (datetime.now(UTC) + timedelta(days=12, hours=5)).astimezone(timezone(timedelta(hours=8)))
     return load_settings(environ={}, database_url=f"sqlite:///{folder / 'gradflow.db'}",
-                         instance_path=str(folder / "instance"), secret_key="browser-test-secret")
+                         instance_path=str(folder / "instance"), secret_key="browser-test-secret",
+                         deadline=deadline.isoformat(timespec="minutes"))
 
 
 @pytest.fixture(scope="module")

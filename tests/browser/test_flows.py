@@ -17,6 +17,8 @@ import pytest
 
 from service.cli.demo import prepare_demo
 from service.models import College, Major, ProcessInstance, Record, RosterStudent, User, UserScope
+from service.services import roster
+from service.services.actors import Actor
 from tests.browser.conftest import login, nav, new_page, screenshot
 
 pytestmark = pytest.mark.browser
@@ -38,9 +40,17 @@ def demo(live_server):
     student = next(s for s in candidates
                    if not Record.select().where(Record.student == s.id).exists()
                    and (s.fields or {}).get("training_mode") not in ("2", "4"))
+    major = Major.get_by_id(student.major_id)
+    hmt_roster = ("学号,姓名,性别,证件类型,证件号码,学生类别,国籍,考生号,院系,专业代码,专业,班级,学历,学制,入学年月,毕业日期,"
+                  "培养方式,学习形式,学籍状态,能否正常毕业\n"
+                  f"20179990001,陳嘉欣,2,02,H12345678,港澳台,中国,,{College.get_by_id(college_id).name},{major.code},"
+                  f"{major.name},,31,4,201709,20210630,1,普通全日制,在籍,是\n")
+    report = roster.import_roster(hmt_roster.encode("utf-8"), "hmt.csv", school_code=logins.school_code, year=2021,
+                                  actor=Actor(username="test", role="system", school_code=logins.school_code))
+    assert report.counts["imported"] == 1, report.rows
     STATE.update(school=logins.school_code, password=logins.password, counselor=logins.counselor,
                  centre=logins.centre, student_no=student.student_no, name=student.name,
-                 id_number=student.id_number, major=Major.get_by_id(student.major_id),
+                 id_number=student.id_number, major=major,
                  college=College.get_by_id(college_id))
     return logins
 
@@ -130,6 +140,28 @@ def test_student_binds_fills_fails_validation_and_submits(live_server, browser, 
     page.context.close()
 
 
+def test_hmt_student_binds_without_identity_check_and_is_not_asked_for_hukou(live_server, browser, demo):
+    page = new_page(browser, phone=True)
+    page.goto(f"{live_server.url}/student/start")
+    nav(page, "#choose-hmt")
+    assert page.locator("input[name=name]").is_editable()  # no 实名认证 step for 港澳台 students
+    page.fill("input[name=school_code]", STATE["school"])
+    page.fill("input[name=student_no]", "20179990001")
+    page.fill("input[name=name]", "陳嘉欣")
+    page.select_option("select[name=id_type]", "02")
+    page.fill("input[name=id_number]", "H12345678")
+    page.fill("input[name=password]", PASSWORD)
+    page.fill("input[name=password2]", PASSWORD)
+    screenshot(page, "student-07-hmt-bind-390x844", full_page=False)
+    nav(page, "button:text('绑定')")
+    assert "绑定成功" in page.content()
+    page.goto(f"{live_server.url}/student/report/other")
+    assert page.locator("[data-field='other.phone']").count() == 1
+    assert page.locator("[data-field='other.current_hukou_region']").count() == 0
+    assert "现户口所在地" not in page.locator("#report-form").inner_text()
+    page.context.close()
+
+
 def test_counselor_batch_approves_the_major(live_server, browser, demo):
     page = new_page(browser)
     login(page, live_server.url, STATE["school"], STATE["counselor"], STATE["password"])
@@ -161,6 +193,7 @@ def test_centre_rejects_one_with_a_comment(live_server, browser, demo):
     rows = page.locator("#records-table tbody tr")
     assert rows.count() == 1
     nav(page, rows.first.locator("a:text-is('审核')"))
+    screenshot(page, "console-04-review", full_page=False)
     # 不通过 without a comment is stopped in the page, with the notice's wording.
     page.check("input[name=decision][value=reject]")
     page.click("button:text('提交审核')")
