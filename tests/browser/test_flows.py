@@ -292,3 +292,32 @@ def test_screenshots_of_console_dashboard_and_diagram(live_server, browser, demo
     assert STATE["counselor"] in page.locator("table").first.inner_text()
     screenshot(page, "centre-03-accounts", full_page=False)
     page.context.close()
+
+
+def test_admin_deploys_a_version_and_migrates_after_a_dry_run(live_server, browser, demo, tmp_path: Path):
+    # The same process with the centre's task renamed: waiting records can move to it.
+    original = live_server.settings.process_path.read_text(encoding="utf-8")
+    assert 'name="中心审核"' in original
+    variant = tmp_path / "graduate_report_v2.bpmn"
+    variant.write_text(original.replace('name="中心审核"', 'name="中心复核"'), encoding="utf-8")
+    page = new_page(browser)
+    login(page, live_server.url, "", "admin", STATE["password"])
+    assert "/centre/processes" in page.url
+    page.set_input_files("input[type=file][name=file]", str(variant))
+    nav(page, "button:text('校验并部署')")
+    assert "已部署版本" in page.locator(".flash").inner_text()
+    page.wait_for_selector("#diagram[data-rendered='1']")
+    assert "中心复核" in page.locator("#diagram").inner_text()
+    nav(page, "button:text('试迁移')")
+    result = page.locator(".alert.info").inner_text()
+    would = int(re.search(r"可迁移 (\d+) 条", result).group(1))
+    refused = int(re.search(r"不能迁移 (\d+) 条", result).group(1))
+    waiting = ProcessInstance.select().where(ProcessInstance.completed == False).count()  # noqa: E712
+    assert would + refused == waiting and would > 0
+    screenshot(page, "centre-04-migrate-dry-run")
+    assert len({i.version_id for i in ProcessInstance.select()}) == 1  # the dry run moved nothing
+    nav(page, "button:text('确认迁移')")
+    assert f"{would} 条已迁移" in page.locator(".flash").inner_text()
+    new_version = int(page.url.rstrip("/").split("/")[-1])
+    assert ProcessInstance.select().where(ProcessInstance.version == new_version).count() == would
+    page.context.close()
