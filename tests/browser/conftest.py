@@ -8,10 +8,10 @@ test-artifacts/screenshots/.
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime, timedelta, timezone
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
