@@ -15,6 +15,7 @@ from peewee import CharField, Database, DateTimeField, Model
 STEPS = [
     "m0001_initial",
     "m0002_roster_imports",
+    "m0003_record_search",
 ]
 
 

@@ -393,6 +393,7 @@ def seed_school(school_code: str, school_name: str, *, students: int, seed: int 
                 flush()
         flush()
         _fix_sequences([RosterStudent, Record, ProcessInstance])
+    database.execute_sql("ANALYZE")  # planner statistics for the new volume (both engines)
     return summary
 
 
