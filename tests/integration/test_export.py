@@ -1,0 +1,119 @@
+"""The Excel export read back with two real readers, and the sign-off PDF read back with pypdf."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from openpyxl import load_workbook
+from pypdf import PdfReader
+from python_calamine import CalamineWorkbook
+
+from service.codes import get_codes
+from service.documents import load_columns
+from service.models import AuditEvent, Record
+from service.validation.identity import mask_id_number
+from tests.support import reviewing as rv
+
+
+@pytest.fixture
+def world(db):
+    w = rv.make_world()
+    for _ in range(4):
+        rv.submitted(w, w.m1)
+    for _ in range(2):
+        rv.submitted(w, w.m2)
+    for _ in range(3):
+        rv.submitted(w, w.m3)
+    rv.unsubmitted(w, w.m1)
+    rv.submitted(w, w.other_major)
+    rv.user("c1", "counselor", w.school, colleges=(w.c1,))
+    rv.user("centre", "centre", w.school)
+    return w
+
+
+def _sheets(data: bytes) -> tuple[list[list[str]], list[list[str]]]:
+    wb = load_workbook(io.BytesIO(data), read_only=True)
+    by_openpyxl = [["" if v is None else str(v) for v in row] for row in wb.worksheets[0].iter_rows(values_only=True)]
+    by_calamine = [[str(v) for v in row]
+                   for row in CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0).to_python()]
+    width = len(by_openpyxl[0])
+    by_openpyxl = [r + [""] * (width - len(r)) for r in by_openpyxl]
+    by_calamine = [r + [""] * (width - len(r)) for r in by_calamine]
+    return by_openpyxl, by_calamine
+
+
+def _listed(api: rv.Api, query: str) -> list[dict]:
+    body = api.get(f"/api/v1/records?per_page=200&{query}").get_json()
+    assert body["total"] == len(body["items"])
+    return body["items"]
+
+
+@pytest.mark.parametrize(("username", "query", "masked"), [
+    ("c1", "", True),
+    ("c1", "review_status=二级待审&origin_region=4", True),
+    ("centre", "", False),
+    ("centre", "q=2017", False),
+])
+def test_export_equals_the_filtered_query(app, world, username, query, masked) -> None:
+    api = rv.login(app, username)
+    r = api.get(f"/api/v1/records/export.xlsx?{query}")
+    assert r.status_code == 200 and r.mimetype.endswith("spreadsheetml.sheet")
+    data = r.get_data()
+    by_openpyxl, by_calamine = _sheets(data)
+    assert by_openpyxl == by_calamine
+    columns = load_columns()
+    header = by_openpyxl[0]
+    assert header == [c.header for c in columns]  # Chinese headers in the configured national order
+    rows = [dict(zip(header, row, strict=True)) for row in by_openpyxl[1:]]
+    listed = _listed(api, query)
+    assert sorted(row["学号"] for row in rows) == sorted(item["student_no"] for item in listed)
+    assert rows, "the fixture must give every case something to export"
+    codes = get_codes()
+    for row in rows:
+        rec = Record.get((Record.school == "10561") & (Record.student_no == row["学号"]))
+        expected_id = mask_id_number(rec.id_number) if masked else rec.id_number
+        assert row["身份证号"] == expected_id
+        personal = rec.data.get("personal", {})
+        if personal.get("gender"):
+            assert row["性别代码"] == personal["gender"]
+            assert row["性别"] == codes.label("gender", personal["gender"])
+        if personal.get("origin_region"):
+            assert row["生源所在地代码"] == personal["origin_region"]
+            assert row["生源所在地"] == codes.label("region", personal["origin_region"])
+        assert row["院校名称"] == "华南理工大学"
+        assert row["审核状态"] in ("未提交", "二级待审")
+    event = AuditEvent.select().where(AuditEvent.action == "export").order_by(AuditEvent.id.desc()).get()
+    assert event.actor == username and event.data_changed["full_id_number"] is (not masked)
+
+
+def test_export_rejects_bad_filters_before_streaming(app, world) -> None:
+    r = rv.login(app, "c1").get("/api/v1/records/export.xlsx?review_status=bogus")
+    assert r.status_code == 422
+
+
+def test_signoff_pdf_one_page_per_student_with_chinese_text(app, world) -> None:
+    api = rv.login(app, "c1")
+    r = api.get(f"/api/v1/records/signoff.pdf?major={world.m1.id}")
+    assert r.status_code == 200 and r.mimetype == "application/pdf"
+    reader = PdfReader(io.BytesIO(r.get_data()))
+    students = list(Record.select().where(Record.major == world.m1.id).order_by(Record.student_no))
+    assert len(reader.pages) == len(students) == 5
+    for page, rec in zip(reader.pages, students, strict=True):
+        text = page.extract_text()
+        assert rec.name in text and rec.student_no in text
+        assert "学生签字" in text and "生源" in text
+        assert mask_id_number(rec.id_number) in text and rec.id_number not in text
+    one = api.get(f"/api/v1/records/{students[0].id}/signoff.pdf")
+    assert one.status_code == 200 and len(PdfReader(io.BytesIO(one.get_data())).pages) == 1
+    # out of scope, and no selection at all
+    assert api.get(f"/api/v1/records/signoff.pdf?major={world.m3.id}").status_code == 200
+    other = Record.get(Record.major == world.m3.id)
+    assert api.get(f"/api/v1/records/{other.id}/signoff.pdf").status_code == 404
+    assert api.get("/api/v1/records/signoff.pdf").status_code == 422
+
+
+def test_signoff_pdf_for_the_centre_shows_full_numbers(app, world) -> None:
+    rec = Record.get(Record.major == world.m3.id)
+    r = rv.login(app, "centre").get(f"/api/v1/records/{rec.id}/signoff.pdf")
+    assert rec.id_number in PdfReader(io.BytesIO(r.get_data())).pages[0].extract_text()
