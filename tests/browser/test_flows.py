@@ -9,6 +9,7 @@ one server and run in file order (each builds on the state the previous one left
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from service.cli.demo import prepare_demo
 from service.models import College, Major, ProcessInstance, Record, RosterStudent, User, UserScope
 from service.services import roster
 from service.services.actors import Actor
+from service.validation.identity import make_resident_id
 from tests.browser.conftest import login, nav, new_page, screenshot
 
 pytestmark = pytest.mark.browser
@@ -291,6 +293,52 @@ def test_screenshots_of_console_dashboard_and_diagram(live_server, browser, demo
     nav(page, ".topnav >> text=账号管理")
     assert STATE["counselor"] in page.locator("table").first.inner_text()
     screenshot(page, "centre-03-accounts", full_page=False)
+    page.context.close()
+
+
+def test_centre_uploads_a_roster_and_creates_a_counselor(live_server, browser, demo, tmp_path: Path):
+    college, major = STATE["college"], STATE["major"]
+    head = ("学号,姓名,性别,证件类型,证件号码,学生类别,国籍,考生号,院系,专业代码,专业,班级,学历,学制,入学年月,毕业日期,"
+            "培养方式,学习形式,学籍状态,能否正常毕业")
+    tail = f",{college.name},{major.code},{major.name},,31,4,201709,20210630,1"
+    good, adult = make_resident_id("110101", date(1999, 1, 1), 123), make_resident_id("110101", date(1999, 2, 1), 125)
+    bad = good[:-1] + ("0" if good[-1] != "0" else "1")  # wrong check character
+    rows = [head,
+            f"20178880001,周新,1,01,{good},内地,中国,{tail},普通全日制,在籍,是",
+            f"20178880002,吴成,1,01,{adult},内地,中国,{tail},成人教育,在籍,是",
+            f"20178880003,郑错,1,01,{bad},内地,中国,{tail},普通全日制,在籍,是"]
+    roster_file = tmp_path / "学籍.csv"
+    roster_file.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    page = new_page(browser)
+    login(page, live_server.url, STATE["school"], STATE["centre"], STATE["password"])
+    nav(page, ".topnav >> text=学籍导入")
+    page.set_input_files("input[type=file][name=file]", str(roster_file))
+    nav(page, "button:text('上传并导入')")
+    table = page.locator("#import-result table")
+    outcomes = {r.locator("td").nth(1).inner_text(): r.locator("td").nth(3).inner_text()
+                for r in table.locator("tbody tr").all()}
+    assert outcomes == {"20178880001": "新增", "20178880002": "不在上报范围", "20178880003": "错误"}
+    assert "成人教育" in table.inner_text() and "证件号码" in table.inner_text()
+    screenshot(page, "centre-05-roster-import", full_page=False)
+
+    nav(page, ".topnav >> text=账号管理")
+    page.fill("input[name=username]", "counselor-new")
+    page.fill("input[name=display_name]", "新辅导员")
+    page.fill("input[name=password]", "new-counselor-1")
+    page.fill("input[name=password2]", "new-counselor-1")
+    box = page.locator(f".scope-picker input[name=major][value='{major.id}']")
+    page.locator(".scope-picker details", has=page.locator(f"input[name=major][value='{major.id}']")) \
+        .locator("summary").click()
+    box.check()
+    nav(page, "button:text('创建账号')")
+    assert "已创建账号 counselor-new" in page.locator(".flash").inner_text()
+    row = page.locator("tr:has-text('counselor-new')")
+    assert major.name in row.inner_text()
+    page.context.close()
+    page = new_page(browser)
+    login(page, live_server.url, STATE["school"], "counselor-new", "new-counselor-1")
+    majors = page.locator(".sidebar li").all_inner_texts()
+    assert len(majors) == 1 and major.name in majors[0]
     page.context.close()
 
 
