@@ -1,0 +1,133 @@
+"""Authorization matrix: every role × every reviewer endpoint × a record in scope and one out of scope.
+
+"In scope" is a record of school 10561, college 1 (the in-scope counselor's grant); "out of scope"
+is a record of another school. Out-of-scope records are 404 (never 403); roles that take no part
+in reviewing get 403 everywhere; anonymous callers get 401.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from service.models import ProcessInstance
+from tests.support import reviewing as rv
+
+ROLES = ("student", "counselor_in", "counselor_out", "centre", "admin", "anonymous")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    url: str  # {id}, {no}, {major}, {roster_no} are filled per record
+    body: Any = None
+
+
+ENDPOINTS: dict[str, Endpoint] = {
+    "list": Endpoint("GET", "/api/v1/records?q={no}"),
+    "get": Endpoint("GET", "/api/v1/records/{id}"),
+    "edit": Endpoint("PATCH", "/api/v1/records/{id}", {"data": {"other": {"remark": "已核对"}}}),
+    "add": Endpoint("POST", "/api/v1/records", "add"),
+    "review": Endpoint("POST", "/api/v1/records/{id}/review", {"decision": "approve"}),
+    "batch": Endpoint("POST", "/api/v1/reviews/batch", "batch"),
+    "history": Endpoint("GET", "/api/v1/records/{id}/history"),
+    "majors": Endpoint("GET", "/api/v1/review/majors"),
+    "audit": Endpoint("GET", "/api/v1/audit?record={id}"),
+    "export": Endpoint("GET", "/api/v1/records/export.xlsx?q={no}"),
+    "signoff": Endpoint("GET", "/api/v1/records/{id}/signoff.pdf"),
+    "signoff_major": Endpoint("GET", "/api/v1/records/signoff.pdf?major={major}"),
+}
+
+# role -> endpoint -> (status for the in-scope record, status for the out-of-scope record)
+EXPECTED: dict[str, dict[str, tuple[int, int]]] = {
+    "student": {e: (403, 403) for e in ENDPOINTS},
+    "anonymous": {e: (401, 401) for e in ENDPOINTS},
+    "counselor_in": {
+        "list": (200, 200), "get": (200, 404), "edit": (200, 404), "add": (201, 404), "review": (200, 404),
+        "batch": (200, 200), "history": (200, 404), "majors": (200, 200), "audit": (403, 403),
+        "export": (200, 200), "signoff": (200, 404), "signoff_major": (200, 200),
+    },
+    "counselor_out": {
+        "list": (200, 200), "get": (404, 404), "edit": (404, 404), "add": (404, 404), "review": (404, 404),
+        "batch": (200, 200), "history": (404, 404), "majors": (200, 200), "audit": (403, 403),
+        "export": (200, 200), "signoff": (404, 404), "signoff_major": (200, 200),
+    },
+    "centre": {  # the in-scope record waits for the counselor, so the centre's review is a 409
+        "list": (200, 200), "get": (200, 404), "edit": (200, 404), "add": (201, 404), "review": (409, 404),
+        "batch": (200, 200), "history": (200, 404), "majors": (200, 200), "audit": (200, 200),
+        "export": (200, 200), "signoff": (200, 404), "signoff_major": (200, 200),
+    },
+    "admin": {  # reads everything, changes nothing (not a BPMN lane)
+        "list": (200, 200), "get": (200, 200), "edit": (403, 403), "add": (403, 403), "review": (403, 403),
+        "batch": (403, 403), "history": (200, 200), "majors": (403, 403), "audit": (200, 200),
+        "export": (200, 200), "signoff": (200, 200), "signoff_major": (200, 200),
+    },
+}
+# For these, a 200 does not say whether the record was visible; the body does.
+VISIBLE = {
+    "list": lambda body: body["total"] == 1,
+    "batch": lambda body: body["succeeded"] == 1 or any(
+        s["reason"] in ("already_reviewed", "not_at_your_level") for s in body["skipped"]),
+    "audit": lambda body: body["total"] > 0,
+}
+SEES = {  # (in, out) visibility for the endpoints in VISIBLE, when the call is a 200
+    "counselor_in": (True, False), "counselor_out": (False, False), "centre": (True, False),
+    "admin": (True, True),
+}
+
+
+def test_the_table_covers_every_role_and_endpoint() -> None:
+    assert set(EXPECTED) == set(ROLES)
+    for row in EXPECTED.values():
+        assert set(row) == set(ENDPOINTS)
+
+
+@pytest.fixture
+def setup(db):
+    w = rv.make_world()
+    rec_in = rv.submitted(w, w.m1)
+    rec_out = rv.submitted(w, w.other_major)
+    roster_in = rv.roster_student(w, w.m1)
+    roster_out = rv.roster_student(w, w.other_major)
+    rv.user("counselor_in", "counselor", w.school, colleges=(w.c1,))
+    rv.user("counselor_out", "counselor", w.school, colleges=(w.c2,))
+    rv.user("centre", "centre", w.school)
+    rv.user("admin", "admin", None)
+    rv.user("student", "student", w.school)
+    report, _ = rv.report_for(w, w.m1)
+    add_data = {"personal": {k: v for k, v in report["personal"].items()
+                             if k not in ("name", "gender", "id_type", "id_number")}, "other": report["other"]}
+    return {"in": (rec_in, roster_in, w.m1), "out": (rec_out, roster_out, w.other_major), "add_data": add_data}
+
+
+def _call(api: rv.Api, endpoint: Endpoint, record: Any, roster: Any, major: Any, add_data: dict) -> Any:
+    url = endpoint.url.format(id=record.id, no=record.student_no, major=major.id)
+    body = endpoint.body
+    if body == "add":
+        body = {"student_no": roster.student_no, "data": add_data}
+    elif body == "batch":
+        body = {"record_ids": [record.id], "decision": "approve"}
+    return api.call(endpoint.method, url, body)
+
+
+@pytest.mark.parametrize("endpoint", sorted(ENDPOINTS))
+@pytest.mark.parametrize("role", ROLES)
+def test_authorization_matrix(app, setup, role: str, endpoint: str) -> None:
+    api = rv.login(app, None if role == "anonymous" else role, None if role == "admin" else "10561")
+    expected_in, expected_out = EXPECTED[role][endpoint]
+    before = {k: ProcessInstance.get(ProcessInstance.record == setup[k][0].id).status for k in ("in", "out")}
+    # out of scope first: it must change nothing, whatever the role
+    out = _call(api, ENDPOINTS[endpoint], *setup["out"], setup["add_data"])
+    assert out.status_code == expected_out, (role, endpoint, "out", out.get_json() if out.is_json else None)
+    assert ProcessInstance.get(ProcessInstance.record == setup["out"][0].id).status == before["out"]
+    inside = _call(api, ENDPOINTS[endpoint], *setup["in"], setup["add_data"])
+    assert inside.status_code == expected_in, (role, endpoint, "in", inside.get_json() if inside.is_json else None)
+    for resp in (out, inside):
+        if resp.status_code >= 400:
+            assert set(resp.get_json()) == {"code", "message", "details"}
+    if endpoint in VISIBLE and role in SEES:
+        for resp, sees in zip((inside, out), SEES[role], strict=True):
+            if resp.status_code == 200:
+                assert VISIBLE[endpoint](resp.get_json()) is sees, (role, endpoint)
