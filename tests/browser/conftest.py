@@ -61,6 +61,7 @@ def live_db(live_settings: Settings):
     yield handle
     if not handle.is_closed():
         handle.close()
+    processes.clear_cache()  # definitions are cached per database object; this one is going away
 
 
 @pytest.fixture(scope="module")
