@@ -46,7 +46,7 @@ def migrate(target_ref: str, *, dry_run: bool = False, actor: Actor = SYSTEM) ->
     for inst in query:
         old_def = processes.definition(inst.version_id)
         if old_def.process_id != new_def.process_id:
-            reason = f"process id differs ({old_def.process_id} → {new_def.process_id})"
+            reason = f"流程标识不同（{old_def.process_id} → {new_def.process_id}），不能迁移"
             report.refused[reason] += 1
             report.details.append((inst.record.id, reason))
             continue
@@ -54,7 +54,7 @@ def migrate(target_ref: str, *, dry_run: bool = False, actor: Actor = SYSTEM) ->
         top_diff, sub_diffs = diff_workflow(registry(), workflow, new_def.spec, new_def.subprocess_specs)
         ran = [t.task_spec.name for t in top_diff.changed + top_diff.removed if t.state & TaskState.COMPLETED]
         if ran:
-            reason = "changed task already ran: " + ", ".join(sorted(set(ran)))
+            reason = "已执行过的环节在新版本中有改动：" + "、".join(sorted(set(ran)))
             report.refused[reason] += 1
             report.details.append((inst.record.id, reason))
             continue
@@ -74,8 +74,8 @@ def migrate(target_ref: str, *, dry_run: bool = False, actor: Actor = SYSTEM) ->
                        .where((ProcessInstance.id == inst.id) & (ProcessInstance.lock_version == inst.lock_version))
                        .execute())
             if updated != 1:
-                report.refused["changed concurrently"] += 1
-                report.details.append((inst.record.id, "changed concurrently"))
+                report.refused["迁移期间记录被他人修改"] += 1
+                report.details.append((inst.record.id, "迁移期间记录被他人修改"))
                 continue
             PendingTask.delete().where(PendingTask.instance == inst.id).execute()
             rows = pending_rows(inst.id, inst.record.id, inst.record.school_id, inst.record.college_id,

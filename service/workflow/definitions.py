@@ -60,6 +60,11 @@ class ProcessDefinition:
         return [lv["role"] for lv in self.meta["levels"]]
 
     @property
+    def school_wide_role(self) -> str:
+        """The role of the last review level (中心 in the default BPMN): it acts for the whole school."""
+        return self.meta["levels"][-1]["role"]
+
+    @property
     def statuses(self) -> list[str]:
         return self.meta["statuses"]
 
