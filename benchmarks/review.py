@@ -20,7 +20,6 @@ import json
 import logging
 import random
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile

@@ -87,6 +87,8 @@ def keyword_clause(q: str) -> Expression | None:
         clauses.append(_prefix_range(Record.id_number, q.upper()))
     if not any(ch.isdigit() for ch in q):  # names have no digits; numbers then use their indexes
         clauses.append(_name_contains(q))
+    if not clauses:  # digits mixed with other characters: neither a name nor a number
+        return SQL("1 = 0")  # type: ignore[return-value]
     out = clauses[0]
     for c in clauses[1:]:
         out = out | c

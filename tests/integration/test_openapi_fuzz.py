@@ -68,8 +68,7 @@ def test_no_server_errors(app, world, centre_session) -> None:
     assert len(operations) >= 12
     failures: list[str] = []
     statuses: dict[str, set[int]] = {}
-    for operation in operations:
-
+    def fuzz(operation) -> None:
         @given(case=operation.as_strategy())
         @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None,
                   suppress_health_check=list(HealthCheck))
@@ -78,8 +77,11 @@ def test_no_server_errors(app, world, centre_session) -> None:
             statuses.setdefault(operation.label, set()).add(response.status_code)
             case.validate_response(response, checks=[not_a_server_error])
 
+        run()
+
+    for operation in operations:
         try:
-            run()
+            fuzz(operation)
         except Exception as exc:  # noqa: BLE001 - collected, reported together below
             failures.append(f"{operation.label}: {str(exc)[:2000]}")
     assert not failures, "\n\n".join(failures)

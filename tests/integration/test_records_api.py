@@ -105,6 +105,15 @@ def test_bad_list_input_is_422_not_500(app, world, query) -> None:
     assert set(body) == {"code", "message", "details"} and body["code"] == "invalid"
 
 
+@pytest.mark.parametrize("q", ["张3", "a-1", "%", "_", "\\", "1 OR 1=1", "\x1f5\r"])
+def test_odd_keywords_match_nothing_and_never_fail(app, world, q) -> None:
+    """Found by schemathesis: digits mixed with other characters made an empty OR (a 500)."""
+    rv.submitted(world, world.m1)
+    rv.user("centre", "centre", world.school)
+    r = rv.login(app, "centre").get("/api/v1/records", query_string={"q": q})
+    assert r.status_code == 200 and r.get_json()["total"] == 0
+
+
 @pytest.mark.parametrize("path", ["/api/v1/records/abc", "/api/v1/records/-1", "/api/v1/records/0",
                                   "/api/v1/records/99999999999999999999", "/api/v1/records/2147483648/history"])
 def test_bad_record_ids_are_404(app, world, path) -> None:
