@@ -19,7 +19,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from service.api import register_api
     from service.api.errors import register_error_handlers
     from service.api.security import install as install_security
-    from service.db import bind_database, database, open_database, is_sqlite
+    from service.db import bind_database, database, is_sqlite, open_database
 
     settings = settings or load_settings(**overrides)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

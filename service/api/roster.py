@@ -10,8 +10,9 @@ from flask_smorest import Blueprint
 
 from service.api.security import login_required
 from service.errors import InvalidInput
-from service.services import processes, roster, roster_report
+from service.services import roster, roster_report
 from service.services.actors import ADMIN_ROLE, Actor
+from service.services.review_scope import centre_role
 
 blp = Blueprint("roster", __name__, url_prefix="/api/v1/roster", description="Roster (学籍) import")
 
@@ -19,9 +20,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def importer_roles() -> list[str]:
-    """The centre is the lane of the LAST review level (whole-school reviewers); admin too."""
-    levels = processes.active_definition()[1].meta["levels"]
-    return [levels[-1]["role"], ADMIN_ROLE]
+    """The centre (the role of the last review level, whole-school) and admin import rosters."""
+    return [centre_role(), ADMIN_ROLE]
 
 
 @blp.route("/import", methods=["POST"])

@@ -21,13 +21,12 @@ main.add_command(serve_command)
 
 
 def _feature_commands() -> list[click.Command]:
-    """Command groups added by feature modules; each module lists itself here (one line each)."""
-    commands: list[click.Command] = []
-    from service.cli import org; commands += org.COMMANDS  # noqa: E702, I001
-    from service.cli import roster; commands += roster.COMMANDS  # noqa: E702, I001
-    from service.cli.seed import seed_command; commands.append(seed_command)  # noqa: E702, I001
-    from service.cli.demo import demo_command; commands.append(demo_command)  # noqa: E702, I001
-    return commands
+    """The feature command groups: schools and users, roster import, seeding, the demo."""
+    from service.cli import org, roster
+    from service.cli.demo import demo_command
+    from service.cli.seed import seed_command
+
+    return [*org.COMMANDS, *roster.COMMANDS, seed_command, demo_command]
 
 
 for _command in _feature_commands():

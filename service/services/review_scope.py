@@ -25,8 +25,7 @@ def reviewer_or_admin_roles() -> list[str]:
 
 
 def centre_role() -> str:
-    _, definition = processes.active_definition()
-    return definition.meta["levels"][-1]["role"]
+    return processes.active_definition()[1].school_wide_role
 
 
 def audit_roles() -> list[str]:

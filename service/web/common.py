@@ -44,7 +44,7 @@ def roles_for(kind: str, definition: ProcessDefinition | None = None) -> set[str
     if kind == REVIEWER:
         return set(d.reviewer_roles)
     if kind == CENTRE:  # the last review level is the school-wide one (中心)
-        return {d.reviewer_roles[-1]} if d.reviewer_roles else set()
+        return {d.school_wide_role}
     if kind == ADMIN:
         return {ADMIN_ROLE}
     raise ValueError(kind)
