@@ -8,6 +8,7 @@ outside scope is reported as not found (404), never as forbidden, so ids leak no
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from peewee import Expression
 
@@ -46,6 +47,18 @@ class Actor:
             return True
         return (college_id in self.college_ids) or (major_id in self.major_ids)
 
+    def grants_clause(self, college_field: Any, major_field: Any) -> Expression | None:
+        """The college/major grants as a WHERE clause on any table's columns (None: not restricted)."""
+        if not self.restricted:
+            return None
+        grants = None
+        if self.college_ids:
+            grants = college_field.in_(sorted(self.college_ids))
+        if self.major_ids:
+            by_major = major_field.in_(sorted(self.major_ids))
+            grants = by_major if grants is None else (grants | by_major)
+        return grants
+
     def record_filter(self) -> Expression | None:
         """A WHERE clause limiting Record queries to this actor's scope (None = everything)."""
         if self.is_admin:
@@ -53,15 +66,8 @@ class Actor:
         clause = Record.school == self.school_code
         if self.record_id is not None:
             return clause & (Record.id == self.record_id)
-        if self.restricted:
-            grants = None
-            if self.college_ids:
-                grants = Record.college.in_(sorted(self.college_ids))
-            if self.major_ids:
-                by_major = Record.major.in_(sorted(self.major_ids))
-                grants = by_major if grants is None else (grants | by_major)
-            clause = clause & grants
-        return clause
+        grants = self.grants_clause(Record.college, Record.major)
+        return clause if grants is None else clause & grants
 
 
 def actor_for_user(user: User) -> Actor:

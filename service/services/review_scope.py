@@ -62,15 +62,8 @@ def _union(key: str) -> list[str]:
 def pending_scope(actor: Actor) -> Expression:
     """WHERE clause limiting PendingTask rows to the actor's school and grants."""
     clause = PendingTask.school == actor.school_code
-    if actor.restricted:
-        grants = None
-        if actor.college_ids:
-            grants = PendingTask.college.in_(sorted(actor.college_ids))
-        if actor.major_ids:
-            by_major = PendingTask.major.in_(sorted(actor.major_ids))
-            grants = by_major if grants is None else (grants | by_major)
-        clause = clause & grants
-    return clause
+    grants = actor.grants_clause(PendingTask.college, PendingTask.major)
+    return clause if grants is None else clause & grants
 
 
 def level_index(role: str) -> int | None:

@@ -166,13 +166,8 @@ def majors_with_pending(actor: Actor) -> list[dict[str, Any]]:
                   .group_by(PendingTask.major).tuples())
     majors = (Major.select(Major.id, Major.code, Major.name, College.id, College.name)
               .join(College).where(Major.school == actor.school_code))
-    if actor.restricted:
-        grants = None
-        if actor.college_ids:
-            grants = Major.college.in_(sorted(actor.college_ids))
-        if actor.major_ids:
-            by_major = Major.id.in_(sorted(actor.major_ids))
-            grants = by_major if grants is None else (grants | by_major)
+    grants = actor.grants_clause(Major.college, Major.id)
+    if grants is not None:
         majors = majors.where(grants)
     colleges: dict[int, dict[str, Any]] = {}
     for mid, code, name, cid, cname in majors.order_by(College.name, Major.code, Major.name).tuples():

@@ -10,11 +10,10 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from werkzeug.wrappers import Response
 
 from service.errors import GradflowError, InvalidInput, NotFound
-from service.services import accounts, migration, processes
+from service.services import accounts, migration, processes, progress
 from service.services import roster as roster_service
 from service.services import roster_report as roster_report_service
 from service.services.actors import Actor
-from service.web import progress
 from service.web.common import (
     ADMIN,
     CENTRE,

@@ -74,11 +74,8 @@ def school_progress(actor: Actor, statuses: list[str], year: int) -> Progress:
                .group_by(RosterStudent.college))
     if not actor.is_admin:
         unbound = unbound.where(RosterStudent.school == actor.school_code)
-        if actor.restricted:
-            grants = RosterStudent.college.in_(sorted(actor.college_ids)) if actor.college_ids else None
-            if actor.major_ids:
-                by_major = RosterStudent.major.in_(sorted(actor.major_ids))
-                grants = by_major if grants is None else (grants | by_major)
+        grants = actor.grants_clause(RosterStudent.college, RosterStudent.major)
+        if grants is not None:
             unbound = unbound.where(grants)
     for college_id, count in _tuples(unbound):
         rows.setdefault(college_id, CollegeProgress(college_id, "")).unbound += count
