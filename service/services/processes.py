@@ -18,9 +18,22 @@ from service.services.actors import SYSTEM, Actor
 from service.workflow.definitions import ProcessDefinition, parse_process, sha256_of
 from service.workflow.serializer import dump_spec, load_spec
 
-# Keyed by (database, version id): tests bind a fresh database per test and ids repeat.
-_cache: dict[tuple[int, int], ProcessDefinition] = {}
+# Parsed definitions live on the database object they were read from (version ids repeat across
+# databases, e.g. one per test), so a cache never outlives or crosses its database.
+_CACHE_ATTR = "_gradflow_definitions"
 _cache_lock = threading.Lock()
+
+
+def _cache() -> dict[int, ProcessDefinition]:
+    db = database.obj
+    found = getattr(db, _CACHE_ATTR, None)
+    if found is None:
+        with _cache_lock:
+            found = getattr(db, _CACHE_ATTR, None)
+            if found is None:
+                found = {}
+                setattr(db, _CACHE_ATTR, found)
+    return found
 
 
 @dataclass
@@ -112,18 +125,18 @@ def active_version() -> ProcessVersion:
 
 def definition(version_id: int) -> ProcessDefinition:
     """The parsed definition of a version, restored from its stored spec once per process."""
-    key = (id(database.obj), version_id)
-    found = _cache.get(key)
+    cache = _cache()
+    found = cache.get(version_id)
     if found is not None:
         return found
     with _cache_lock:
-        found = _cache.get(key)
+        found = cache.get(version_id)
         if found is None:
             row = ProcessVersion.get_by_id(version_id)
             spec, subprocess_specs = load_spec(row.spec_json)
             found = ProcessDefinition(sha256=row.sha256, process_id=row.process_id, spec=spec,
                                       subprocess_specs=subprocess_specs, meta=row.meta)
-            _cache[key] = found
+            cache[version_id] = found
     return found
 
 
@@ -133,9 +146,9 @@ def active_definition() -> tuple[ProcessVersion, ProcessDefinition]:
 
 
 def clear_cache() -> None:
-    """Forget parsed definitions (tests bind a new database per test)."""
+    """Forget the parsed definitions of the bound database."""
     with _cache_lock:
-        _cache.clear()
+        _cache().clear()
 
 
 @dataclass
