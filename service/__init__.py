@@ -11,8 +11,19 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from service.config import Settings, load_settings
+
+# Row ids are 32-bit on PostgreSQL (serial); a larger number in a URL would reach the database
+# and fail there, so every <int:…> in a route only matches 0 … 2^31-1 (anything else is a 404).
+MAX_DATABASE_ID = 2**31 - 1
+
+
+class DatabaseIdConverter(IntegerConverter):
+    def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's signature
+        kwargs.setdefault("max", MAX_DATABASE_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
@@ -34,6 +45,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.url_map.converters["int"] = DatabaseIdConverter
     bind_database(open_database(settings.resolved_database_url, busy_timeout=settings.sqlite_busy_timeout))
 
     @app.teardown_appcontext

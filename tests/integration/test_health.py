@@ -14,3 +14,11 @@ def test_unknown_route_is_json_404(client) -> None:
     resp = client.get("/api/v1/nope")
     assert resp.status_code == 404
     assert set(resp.get_json()) == {"code", "message", "details"}
+
+
+def test_ids_beyond_the_database_range_are_404_not_500(client) -> None:
+    for path in ("/api/v1/roster/imports/14395971390565515264", "/api/v1/records/2147483648",
+                 "/api/v1/records/99999999999999999999/history"):
+        resp = client.get(path)
+        assert resp.status_code == 404, path
+        assert resp.get_json()["code"] == "not_found"
