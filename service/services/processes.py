@@ -21,7 +21,7 @@ from service.workflow.serializer import dump_spec, load_spec
 # Parsed definitions live on the database object they were read from (version ids repeat across
 # databases, e.g. one per test), so a cache never outlives or crosses its database.
 _CACHE_ATTR = "_gradflow_definitions"
-_cache_lock = threading.Lock()
+_cache_lock = threading.RLock()
 
 
 def _cache() -> dict[int, ProcessDefinition]:
@@ -147,8 +147,9 @@ def active_definition() -> tuple[ProcessVersion, ProcessDefinition]:
 
 def clear_cache() -> None:
     """Forget the parsed definitions of the bound database."""
+    cache = _cache()
     with _cache_lock:
-        _cache().clear()
+        cache.clear()
 
 
 @dataclass
