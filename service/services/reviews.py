@@ -20,7 +20,7 @@ from service.models import Major, PendingTask, ProcessInstance, Record
 from service.services import processes
 from service.services.actors import Actor
 from service.services.review_scope import pending_scope
-from service.services.transitions import DECISIONS, TransitionResult, complete_task
+from service.services.transitions import TransitionResult, check_decision, complete_task
 
 MAX_BATCH = 20_000
 # Records per transaction in a batch: enough to share pages between commits, short enough that
@@ -38,18 +38,8 @@ REASON_TEXT = {
 }
 
 
-def _check_decision(decision: str, comment: str) -> str:
-    comment = (comment or "").strip()
-    if decision not in DECISIONS:
-        raise InvalidInput("请选择审核结果：通过或不通过", details={"decision": ["必须是 approve 或 reject"]})
-    if decision == "reject" and not comment:
-        raise InvalidInput("审核不通过时必须填写审核意见", details={"comment": ["请输入审核意见"]})
-    return comment
-
-
 def review_one(actor: Actor, record_id: int, decision: str, comment: str = "", *,
                expected_version: int | None = None) -> TransitionResult:
-    comment = _check_decision(decision, comment)
     return complete_task(record_id, actor, decision=decision, comment=comment, expected_version=expected_version)
 
 
@@ -72,7 +62,7 @@ class BatchResult:
 def review_batch(actor: Actor, decision: str, comment: str = "", *, record_ids: Iterable[int] | None = None,
                  majors: Iterable[int] | None = None) -> BatchResult:
     """Approve or reject every record pending at the caller's level among the selection."""
-    comment = _check_decision(decision, comment)
+    comment = check_decision(decision, comment)  # fail fast, before any record is touched
     ids = list(dict.fromkeys(record_ids or []))
     major_ids = list(dict.fromkeys(majors or []))
     if bool(ids) == bool(major_ids):

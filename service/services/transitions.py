@@ -33,6 +33,16 @@ from service.workflow.definitions import ProcessDefinition
 DECISIONS = ("approve", "reject")
 
 
+def check_decision(decision: str | None, comment: str) -> str:
+    """A review decision is approve or reject, and a rejection needs a comment; returns the comment."""
+    comment = (comment or "").strip()
+    if decision not in DECISIONS:
+        raise InvalidInput("请选择审核结果：通过或不通过", details={"decision": ["必须是 approve 或 reject"]})
+    if decision == "reject" and not comment:
+        raise InvalidInput("审核不通过时必须填写审核意见", details={"comment": ["请输入审核意见"]})
+    return comment
+
+
 @dataclass
 class TransitionResult:
     record_id: int
@@ -130,10 +140,7 @@ def complete_task(
     data: dict[str, Any] = {}
     comment = (comment or "").strip()
     if step.action == "review":
-        if decision not in DECISIONS:
-            raise InvalidInput("请选择审核结果：通过或不通过", details={"decision": ["必须是 approve 或 reject"]})
-        if decision == "reject" and not comment:
-            raise InvalidInput("审核不通过时必须填写审核意见", details={"comment": ["请输入审核意见"]})
+        comment = check_decision(decision, comment)
         data = {"decision": decision, "comment": comment}
     try:
         after = engine.complete(definition, workflow, step.task_id, data)
