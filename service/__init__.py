@@ -46,7 +46,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.url_map.converters["int"] = DatabaseIdConverter
-    bind_database(open_database(settings.resolved_database_url, busy_timeout=settings.sqlite_busy_timeout))
+    bind_database(open_database(settings.resolved_database_url, busy_timeout=settings.sqlite_busy_timeout,
+                                checkpoint_seconds=settings.sqlite_checkpoint_seconds))
 
     @app.teardown_appcontext
     def _close_db(_exc: BaseException | None) -> None:

@@ -35,6 +35,7 @@ class Settings:
     login_max_failures: int
     login_lock_seconds: int
     sqlite_busy_timeout: float
+    sqlite_checkpoint_seconds: float
     log_level: str
 
     def path(self, value: str) -> Path:
