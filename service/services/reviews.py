@@ -1,11 +1,12 @@
 """Reviews: one record, or a batch (a selection of records, or whole majors) at the caller's level.
 
 A batch loads its candidates with ONE query on PendingTask (role = the caller's role, in scope),
-then completes each record inside its own savepoint, COMMIT_EVERY records to a transaction: one
-record failing (someone else acted first) rolls back only its savepoint, never the others, while
-the commit (on a large school most of a step's cost: every step dirties index pages, and records of
-one batch share many of them) is paid once per chunk. Records that are not candidates are reported
-with the reason they were skipped.
+then works in chunks of COMMIT_EVERY records: read the chunk's instances with one query, run the
+engine for each in memory (no lock held), then write them in one transaction, each record inside
+its own savepoint and behind the optimistic lock_version check. One record failing (someone else
+acted after the read) rolls back only its savepoint and is reported as skipped, never the others;
+the commit (every step dirties index pages, and records of one batch share many) is paid once per
+chunk. Records that are not candidates are reported with the reason they were skipped.
 """
 
 from __future__ import annotations
@@ -14,13 +15,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from service.db import write_transaction
-from service.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from peewee import IntegrityError
+
+from service.db import savepoint, write_transaction
+from service.errors import Conflict, InvalidInput, PermissionDenied
 from service.models import Major, PendingTask, ProcessInstance, Record
 from service.services import processes
 from service.services.actors import Actor
 from service.services.review_scope import pending_scope
-from service.services.transitions import TransitionResult, check_decision, complete_task
+from service.services.transitions import (
+    PreparedStep,
+    TransitionResult,
+    check_decision,
+    complete_task,
+    load_for_batch,
+    prepare_step,
+    write_step,
+)
 
 MAX_BATCH = 20_000
 # Records per transaction in a batch: enough to share pages between commits, short enough that
@@ -94,19 +105,34 @@ def review_batch(actor: Actor, decision: str, comment: str = "", *, record_ids: 
         result.requested = len(candidates)
 
     for start in range(0, len(candidates), COMMIT_EVERY):
-        done_in_chunk: list[TransitionResult] = []
-        with write_transaction():  # complete_task's own transaction becomes a savepoint in here
-            for record_id in candidates[start:start + COMMIT_EVERY]:
-                try:
-                    done_in_chunk.append(complete_task(record_id, actor, decision=decision, comment=comment))
-                except NotFound:
-                    result.skip(record_id, NOT_FOUND)
-                except Conflict:  # someone else acted between the query and this record's turn
-                    result.skip(record_id, ALREADY_REVIEWED)
-        for done in done_in_chunk:
-            result.succeeded += 1
-            result.status_after[done.status_after] = result.status_after.get(done.status_after, 0) + 1
+        chunk = candidates[start:start + COMMIT_EVERY]
+        loaded = load_for_batch(chunk, actor)
+        prepared: list[PreparedStep] = []
+        for record_id in chunk:
+            item = loaded.get(record_id)
+            if item is None:
+                result.skip(record_id, NOT_FOUND)
+                continue
+            try:
+                prepared.append(prepare_step(record_id, item, actor, decision=decision, comment=comment))
+            except Conflict:  # someone else acted between the candidate query and the read
+                result.skip(record_id, ALREADY_REVIEWED)
+        _write_chunk(actor, prepared, result)
     return result
+
+
+def _write_chunk(actor: Actor, prepared: list[PreparedStep], result: BatchResult) -> None:
+    done_in_chunk: list[TransitionResult] = []
+    with write_transaction():
+        for step in prepared:
+            try:
+                with savepoint():
+                    done_in_chunk.append(write_step(step, actor))
+            except (Conflict, IntegrityError):  # someone else acted after the read: this record only
+                result.skip(step.record_id, ALREADY_REVIEWED)
+    for done in done_in_chunk:  # counted once the chunk is committed
+        result.succeeded += 1
+        result.status_after[done.status_after] = result.status_after.get(done.status_after, 0) + 1
 
 
 def _skip_majors(actor: Actor, major_ids: list[int], result: BatchResult) -> None:

@@ -110,6 +110,73 @@ def start_instance(record: Record, actor: Actor, *, action: str = "create",
     return instance_id
 
 
+@dataclass
+class PreparedStep:
+    """One record's completed step, computed in memory and not yet written."""
+
+    record_id: int
+    loaded: _Loaded
+    definition_sha: str
+    step: engine.PendingStep
+    had_pending: int
+    snapshot: engine.Snapshot
+    state: str
+    decision: str
+    comment: str
+
+
+def prepare_step(record_id: int, loaded: _Loaded, actor: Actor, *, decision: str | None = None,
+                 comment: str = "", task_id: str | None = None, on_behalf: bool = False) -> PreparedStep:
+    """Run the engine for the actor's pending task on a loaded instance (no database writes)."""
+    definition = processes.definition(loaded.version_id)
+    workflow = engine.load(definition, loaded.state)
+    steps = engine.pending(definition, workflow)
+    step = _choose_step(definition, steps, actor, task_id, on_behalf)
+
+    data: dict[str, Any] = {}
+    comment = (comment or "").strip()
+    if step.action == "review":
+        comment = check_decision(decision, comment)
+        data = {"decision": decision, "comment": comment}
+    try:
+        after = engine.complete(definition, workflow, step.task_id, data)
+    except engine.NotReady:
+        raise TaskNotReady() from None
+    snap = engine.snapshot(definition, workflow, after)
+    return PreparedStep(record_id, loaded, definition.sha256, step, len(steps), snap,
+                        engine.dump(definition, workflow), decision or "", comment)
+
+
+def write_step(prepared: PreparedStep, actor: Actor, *, on_behalf: bool = False,
+               extra_write: Callable[[], None] | None = None, data_changed: dict[str, Any] | None = None,
+               action: str | None = None) -> TransitionResult:
+    """Write a prepared step: call inside a transaction. Raises StaleVersion (changing nothing
+    itself) if the instance moved on since it was read; the caller rolls back on any error."""
+    loaded, snap, step = prepared.loaded, prepared.snapshot, prepared.step
+    record_id = prepared.record_id
+    new_lock = loaded.lock_version + 1
+    updated = statements.update_instance_state(
+        loaded.instance_id, loaded.lock_version, state=prepared.state, status=snap.status,
+        report_status=snap.report_status, role=snap.role, completed=snap.completed, lock_version=new_lock,
+        updated_at=utcnow())
+    if updated != 1:
+        raise StaleVersion()
+    statements.replace_pending(loaded.instance_id, pending_rows(
+        loaded.instance_id, record_id, loaded.school, loaded.college, loaded.major, snap.pending),
+        had=prepared.had_pending)
+    if extra_write is not None:
+        extra_write()
+    audit.append(
+        audit.record_chain(record_id), record=record_id, instance=loaded.instance_id, school=loaded.school,
+        actor=actor.username, actor_role=actor.role,
+        action=action or ("add" if on_behalf else step.action), task=step.task_name, level=step.level,
+        decision=prepared.decision, comment=prepared.comment, status_before=loaded.status,
+        status_after=snap.status, process_version=prepared.definition_sha, data_changed=data_changed,
+    )
+    return TransitionResult(record_id, loaded.status, snap.status, snap.report_status, new_lock,
+                            step.task_name, prepared.decision)
+
+
 def complete_task(
     record_id: int,
     actor: Actor,
@@ -132,48 +199,25 @@ def complete_task(
     loaded = _load(record_id, actor)
     if expected_version is not None and expected_version != loaded.lock_version:
         raise StaleVersion()
-    definition = processes.definition(loaded.version_id)
-    workflow = engine.load(definition, loaded.state)
-    steps = engine.pending(definition, workflow)
-    step = _choose_step(definition, steps, actor, task_id, on_behalf)
-
-    data: dict[str, Any] = {}
-    comment = (comment or "").strip()
-    if step.action == "review":
-        comment = check_decision(decision, comment)
-        data = {"decision": decision, "comment": comment}
-    try:
-        after = engine.complete(definition, workflow, step.task_id, data)
-    except engine.NotReady:
-        raise TaskNotReady() from None
-    snap = engine.snapshot(definition, workflow, after)
-    state = engine.dump(definition, workflow)
-
-    new_lock = loaded.lock_version + 1
+    prepared = prepare_step(record_id, loaded, actor, decision=decision, comment=comment, task_id=task_id,
+                            on_behalf=on_behalf)
     try:
         with write_transaction():
-            updated = statements.update_instance_state(
-                loaded.instance_id, loaded.lock_version, state=state, status=snap.status,
-                report_status=snap.report_status, role=snap.role, completed=snap.completed, lock_version=new_lock,
-                updated_at=utcnow())
-            if updated != 1:
-                raise StaleVersion()
-            statements.replace_pending(loaded.instance_id, pending_rows(
-                loaded.instance_id, record_id, loaded.school, loaded.college, loaded.major, snap.pending),
-                had=len(steps))
-            if extra_write is not None:
-                extra_write()
-            audit.append(
-                audit.record_chain(record_id), record=record_id, instance=loaded.instance_id, school=loaded.school,
-                actor=actor.username, actor_role=actor.role,
-                action=action or ("add" if on_behalf else step.action), task=step.task_name, level=step.level,
-                decision=decision or "", comment=comment, status_before=loaded.status, status_after=snap.status,
-                process_version=definition.sha256, data_changed=data_changed,
-            )
+            return write_step(prepared, actor, on_behalf=on_behalf, extra_write=extra_write,
+                              data_changed=data_changed, action=action)
     except IntegrityError:
         raise StaleVersion() from None
-    return TransitionResult(record_id, loaded.status, snap.status, snap.report_status, new_lock,
-                            step.task_name, decision or "")
+
+
+def load_for_batch(record_ids: list[int], actor: Actor) -> dict[int, _Loaded]:
+    """The instances of many records with one query per chunk; records out of scope are left out."""
+    found: dict[int, _Loaded] = {}
+    for row in statements.load_instance_rows(record_ids):
+        loaded = _Loaded(*row[1:])
+        loaded.completed = bool(loaded.completed)
+        if actor.can_see(loaded.school, loaded.college, loaded.major, row[0]):
+            found[row[0]] = loaded
+    return found
 
 
 def _choose_step(definition: ProcessDefinition, steps: list[engine.PendingStep], actor: Actor,

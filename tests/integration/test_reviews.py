@@ -130,6 +130,34 @@ def test_batch_skips_records_someone_else_finished_meanwhile(db, world) -> None:
     assert [(s["record_id"], s["reason"]) for s in result.skipped] == [(recs[1].id, "already_reviewed")]
 
 
+@BOTH_DATABASES
+def test_batch_skips_a_record_changed_between_its_read_and_its_write(db, world, monkeypatch) -> None:
+    """The engine runs outside the write transaction; the optimistic lock catches a reviewer who acted
+    in between, for that record only: nothing of the batch's step for it is written."""
+    from service.services import reviews
+
+    recs = [rv.submitted(world, world.m1) for _ in range(4)]
+    victim = recs[2]
+    original = reviews._write_chunk
+
+    def another_reviewer_first(actor, prepared, result):
+        assert victim.id in [p.record_id for p in prepared]  # already read and computed
+        rv.reject(victim, "counselor", "请补充家庭地址")
+        return original(actor, prepared, result)
+
+    monkeypatch.setattr(reviews, "_write_chunk", another_reviewer_first)
+    result = review_batch(rv.reviewer("counselor", world.school), "approve", record_ids=[r.id for r in recs])
+
+    assert result.succeeded == 3
+    assert [(s["record_id"], s["reason"]) for s in result.skipped] == [(victim.id, "already_reviewed")]
+    assert _status(victim) == "不同意"
+    assert [e.decision for e in AuditEvent.select().where((AuditEvent.record == victim.id)
+                                                         & (AuditEvent.action == "review"))] == ["reject"]
+    assert [_status(r) for r in recs if r is not victim] == ["中心待审"] * 3
+    assert [p.status for p in PendingTask.select().where(PendingTask.record == victim.id)] == ["不同意"]
+    assert audit.verify().ok
+
+
 def test_majors_sidebar_counts_pending_at_my_level(app, world) -> None:
     w = world
     for _ in range(3):

@@ -159,5 +159,9 @@ def approve(record: Record, role: str) -> None:
     complete_task(record.id, Actor(f"{role}-auto", role, record.school_id), decision="approve")
 
 
+def reject(record: Record, role: str, comment: str) -> None:
+    complete_task(record.id, Actor(f"{role}-auto", role, record.school_id), decision="reject", comment=comment)
+
+
 def reviewer(role: str, school: School, **kw: Any) -> Actor:
     return Actor(f"{role}-{next(_seq)}", role, school.code, **kw)
