@@ -122,6 +122,8 @@ def review_batch(actor: Actor, decision: str, comment: str = "", *, record_ids: 
 
 
 def _write_chunk(actor: Actor, prepared: list[PreparedStep], result: BatchResult) -> None:
+    if not prepared:
+        return
     done_in_chunk: list[TransitionResult] = []
     with write_transaction():
         for step in prepared:
