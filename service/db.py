@@ -8,6 +8,7 @@ read snapshot, which WAL refuses with SQLITE_BUSY instead of waiting.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 import weakref
@@ -104,7 +105,8 @@ class WalCheckpointer:
     seconds instead (they wait for no reader or writer); sqlite3 releases the GIL while it does,
     so the copy and fsync overlap request work. Durability is unchanged (synchronous=NORMAL).
     Its open connection also keeps the WAL from being checkpointed and deleted whenever the last
-    request connection closes. The thread stops with stop() or once its database object is gone.
+    request connection closes. The thread stops with stop() or once its database object is gone,
+    and starts again in a forked child (gunicorn --preload forks after create_app).
     """
 
     def __init__(self, db: SqliteDatabase, path: str, interval: float, busy_timeout: float) -> None:
@@ -115,10 +117,21 @@ class WalCheckpointer:
         self.last: tuple[int, int, int] | None = None
         self._db = weakref.ref(db)
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"wal-checkpoint:{Path(path).name}", daemon=True)
+        self._thread = self._new_thread()
         db.wal_checkpointer = self  # type: ignore[attr-defined]
+        _LIVE_CHECKPOINTERS.add(self)
+
+    def _new_thread(self) -> threading.Thread:
+        return threading.Thread(target=self._run, name=f"wal-checkpoint:{Path(self.path).name}", daemon=True)
 
     def start(self) -> None:
+        self._thread.start()
+
+    def _restart_in_child(self) -> None:
+        """After fork only the forking thread exists: start a fresh thread (and connection) here."""
+        if self._stop.is_set() or self._db() is None:
+            return
+        self._thread = self._new_thread()
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -153,3 +166,14 @@ class WalCheckpointer:
         finally:
             if conn is not None:
                 conn.close()
+
+
+_LIVE_CHECKPOINTERS: weakref.WeakSet[WalCheckpointer] = weakref.WeakSet()
+
+
+def _restart_checkpointers_after_fork() -> None:
+    for checkpointer in list(_LIVE_CHECKPOINTERS):
+        checkpointer._restart_in_child()
+
+
+os.register_at_fork(after_in_child=_restart_checkpointers_after_fork)

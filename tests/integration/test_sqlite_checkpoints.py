@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -65,3 +66,20 @@ def test_zero_keeps_sqlites_own_checkpoints(tmp_path: Path) -> None:
     db.connect()
     assert db.execute_sql("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
     db.close()
+
+
+def test_a_forked_worker_gets_its_own_thread(tmp_path: Path) -> None:
+    """gunicorn --preload forks after create_app; threads do not survive a fork, so it restarts."""
+    db = open_database(f"sqlite:///{tmp_path / 'fork.db'}", checkpoint_seconds=0.05)
+    checkpointer = db.wal_checkpointer
+    db.connect()
+    db.execute_sql("CREATE TABLE item (x INTEGER)")
+    db.close()
+    pid = os.fork()
+    if pid == 0:  # the child: only a new thread can make progress here
+        before = checkpointer.checkpoints
+        ok = _wait(lambda: checkpointer.running and checkpointer.checkpoints > before + 2, 5)
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    checkpointer.stop()
