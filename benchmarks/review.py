@@ -11,6 +11,7 @@ through the Flask test client (the whole WSGI stack: session, CSRF, marshmallow,
 and, for comparison, the raw SpiffWorkflow engine doing the same approvals without a database.
 
 Usage: python benchmarks/review.py [--records 100000] [--requests 200] [--batch 5000] [--keep DIR]
+                                  [--postgres-url postgresql://…]   (that database is emptied first)
 """
 
 from __future__ import annotations
@@ -44,11 +45,11 @@ def vm_hwm_mib() -> float:
     return float("nan")
 
 
-def make_app(db_path: Path) -> Any:
+def make_app(url: str, instance_dir: Path) -> Any:
     from service import create_app
     from service.config import load_settings
 
-    settings = load_settings(environ={}, database_url=f"sqlite:///{db_path}", instance_path=str(db_path.parent),
+    settings = load_settings(environ={}, database_url=url, instance_path=str(instance_dir),
                              secret_key="bench", log_level="WARNING")
     app = create_app(settings)
     for name in ("spiff", "fontTools", "gradflow"):
@@ -138,9 +139,9 @@ def raw_engine_approvals(n: int) -> dict[str, float]:
     return {"raw_per_s": n / elapsed}
 
 
-def export_child(db_path: Path, out: Path) -> None:
+def export_child(url: str, out: Path) -> None:
     """Run in a subprocess: export everything as the centre, streaming to a file; print JSON."""
-    app, _ = make_app(db_path)
+    app, _ = make_app(url, out.parent)
     client, _ = login(app, "centre")
     base = vm_hwm_mib()
     t = time.perf_counter()
@@ -166,31 +167,39 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=200)
     ap.add_argument("--batch", type=int, default=5000)
     ap.add_argument("--keep", type=Path, default=None, help="keep the database in this folder")
-    ap.add_argument("--export-child", nargs=2, type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--postgres-url", default=None, help="run on this PostgreSQL database (emptied first)")
+    ap.add_argument("--export-child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.export_child:
-        export_child(*args.export_child)
+        export_child(args.export_child[0], Path(args.export_child[1]))
         return
 
     folder = args.keep or Path(tempfile.mkdtemp(prefix="gradflow-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     db_path = folder / "review.db"
     db_path.unlink(missing_ok=True)
+    url = f"sqlite:///{db_path}"
+    if args.postgres_url:
+        from transitions import _reset_postgres
+
+        _reset_postgres(args.postgres_url)
+        url = args.postgres_url
     try:
-        run(args, db_path)
+        run(args, url, folder)
     finally:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def run(args: argparse.Namespace, db_path: Path) -> None:
+def run(args: argparse.Namespace, url: str, folder: Path) -> None:
     from service.db import database
     from service.migrations import upgrade
     from service.models import PendingTask
     from service.services import demo_data, processes
 
     rows: list[tuple[str, str, str, str]] = []
-    app, settings = make_app(db_path)
+    app, settings = make_app(url, folder)
+    print(f"database: {'PostgreSQL' if url.startswith('postgres') else 'SQLite file'}", flush=True)
     upgrade(database.obj)
     processes.ensure_configured_process(settings.process_path)
     _, definition = processes.active_definition()
@@ -238,9 +247,9 @@ def run(args: argparse.Namespace, db_path: Path) -> None:
     rows.append(("  raw SpiffWorkflow, no DB", f"{len(ids):,} approvals", f"{len(ids) / raw['raw_per_s']:.2f} s",
                  f"{raw['raw_per_s']:,.0f} /s (gradflow/raw = {results['batch_per_s'] / raw['raw_per_s']:.2f})"))
 
-    out = db_path.parent / "export.xlsx"
+    out = folder / "export.xlsx"
     database.close()
-    child = subprocess.run([sys.executable, __file__, "--export-child", str(db_path), str(out)],
+    child = subprocess.run([sys.executable, __file__, "--export-child", url, str(out)],
                            capture_output=True, text=True, check=False)
     if child.returncode != 0:
         print(child.stderr[-3000:], file=sys.stderr)
