@@ -37,21 +37,15 @@ def _table(model: Any) -> str:
 def _statements(param: str) -> dict[str, str]:
     pi, rec, pt, ae = ProcessInstance, Record, PendingTask, AuditEvent
     p = param
+    load_columns = (
+        f"i.{_col(pi, 'id')}, i.{_col(pi, 'version')}, i.{_col(pi, 'lock_version')}, i.{_col(pi, 'state')}, "
+        f"i.{_col(pi, 'status')}, r.{_col(rec, 'school')}, r.{_col(rec, 'college')}, r.{_col(rec, 'major')}, "
+        f"i.{_col(pi, 'completed')}"
+    )
+    load_from = f"FROM {_table(pi)} i JOIN {_table(rec)} r ON r.{_col(rec, 'id')} = i.{_col(pi, 'record')}"
     return {
-        "load": (
-            f"SELECT i.{_col(pi, 'id')}, i.{_col(pi, 'version')}, i.{_col(pi, 'lock_version')}, "
-            f"i.{_col(pi, 'state')}, i.{_col(pi, 'status')}, r.{_col(rec, 'school')}, r.{_col(rec, 'college')}, "
-            f"r.{_col(rec, 'major')}, i.{_col(pi, 'completed')} "
-            f"FROM {_table(pi)} i JOIN {_table(rec)} r ON r.{_col(rec, 'id')} = i.{_col(pi, 'record')} "
-            f"WHERE i.{_col(pi, 'record')} = {p}"
-        ),
-        "load_many": (
-            f"SELECT i.{_col(pi, 'record')}, i.{_col(pi, 'id')}, i.{_col(pi, 'version')}, "
-            f"i.{_col(pi, 'lock_version')}, i.{_col(pi, 'state')}, i.{_col(pi, 'status')}, r.{_col(rec, 'school')}, "
-            f"r.{_col(rec, 'college')}, r.{_col(rec, 'major')}, i.{_col(pi, 'completed')} "
-            f"FROM {_table(pi)} i JOIN {_table(rec)} r ON r.{_col(rec, 'id')} = i.{_col(pi, 'record')} "
-            f"WHERE i.{_col(pi, 'record')} IN "
-        ),
+        "load": f"SELECT {load_columns} {load_from} WHERE i.{_col(pi, 'record')} = {p}",
+        "load_many": f"SELECT i.{_col(pi, 'record')}, {load_columns} {load_from} WHERE i.{_col(pi, 'record')} IN ",
         "update_state": (
             f"UPDATE {_table(pi)} SET " + ", ".join(f"{_col(pi, c)} = {p}" for c in INSTANCE_STATE_COLUMNS)
             + f" WHERE {_col(pi, 'id')} = {p} AND {_col(pi, 'lock_version')} = {p}"

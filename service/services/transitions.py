@@ -67,13 +67,18 @@ class _Loaded:
     completed: bool
 
 
-def _load(record_id: int, actor: Actor) -> _Loaded:
-    row = statements.load_instance_row(record_id)
+def _in_scope(record_id: int, row: tuple | None, actor: Actor) -> _Loaded | None:
+    """The instance row as _Loaded, or None when there is none or the actor may not see it."""
     if row is None:
-        raise NotFound()
+        return None
     loaded = _Loaded(*row)
     loaded.completed = bool(loaded.completed)
-    if not actor.can_see(loaded.school, loaded.college, loaded.major, record_id):
+    return loaded if actor.can_see(loaded.school, loaded.college, loaded.major, record_id) else None
+
+
+def _load(record_id: int, actor: Actor) -> _Loaded:
+    loaded = _in_scope(record_id, statements.load_instance_row(record_id), actor)
+    if loaded is None:
         raise NotFound()
     return loaded
 
@@ -212,11 +217,10 @@ def complete_task(
 def load_for_batch(record_ids: list[int], actor: Actor) -> dict[int, _Loaded]:
     """The instances of many records with one query per chunk; records out of scope are left out."""
     found: dict[int, _Loaded] = {}
-    for row in statements.load_instance_rows(record_ids):
-        loaded = _Loaded(*row[1:])
-        loaded.completed = bool(loaded.completed)
-        if actor.can_see(loaded.school, loaded.college, loaded.major, row[0]):
-            found[row[0]] = loaded
+    for record_id, *row in statements.load_instance_rows(record_ids):
+        loaded = _in_scope(record_id, tuple(row), actor)
+        if loaded is not None:
+            found[record_id] = loaded
     return found
 
 
