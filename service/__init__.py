@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from service.api.errors import register_error_handlers
     from service.api.security import install as install_security
     from service.db import bind_database, database, is_sqlite, open_database
+    from service.services import audit
 
     settings = settings or load_settings(**overrides)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.url_map.converters["int"] = DatabaseIdConverter
+    audit.use_key(settings)
     bind_database(open_database(settings.resolved_database_url, busy_timeout=settings.sqlite_busy_timeout,
                                 checkpoint_seconds=settings.sqlite_checkpoint_seconds))
 

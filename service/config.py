@@ -22,6 +22,7 @@ class Settings:
     database_url: str
     process: str
     secret_key: str
+    audit_key: str
     instance_path: str
     codes_dir: str
     codes_version: str

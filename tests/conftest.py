@@ -72,7 +72,10 @@ def settings(db_url: str, tmp_path: Path, process_file: Path) -> Settings:
 @pytest.fixture
 def db(settings: Settings):
     """A fresh, migrated database with the configured process deployed and active."""
+    from service.services import audit
+
     handle = bind_database(open_database(settings.resolved_database_url, busy_timeout=settings.sqlite_busy_timeout))
+    audit.use_key(settings)
     upgrade(handle)
     processes.ensure_configured_process(settings.process_path)
     yield handle

@@ -105,17 +105,72 @@ def audit_group() -> None:
     pass
 
 
-@audit_group.command("verify", help="校验全部审计链，指出第一条被改动的事件")
-def audit_verify() -> None:
+@audit_group.command("verify", help="校验全部审计链：改动、删除末尾事件、删除整链都会报出")
+@click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False),
+              help="also check against a checkpoint written by `gradflow audit checkpoint`")
+def audit_verify(checkpoint_file: str | None) -> None:
     from service.services import audit
 
     open_db()
-    result = audit.verify()
+    checkpoint = _read_checkpoint(checkpoint_file) if checkpoint_file else None
+    try:
+        result = audit.verify(checkpoint=checkpoint)
+    except audit.CheckpointInvalid as exc:
+        raise click.ClickException(str(exc)) from None
+    suffix = f", checked against a checkpoint of {result.checkpoint_chains} chains" if checkpoint else ""
     if result.ok:
-        click.echo(f"audit chain ok: {result.events} events in {result.chains} chains")
+        click.echo(f"audit chain ok: {result.events} events in {result.chains} chains{suffix}")
         return
-    click.echo(f"audit chain BROKEN at event {result.first_broken}: {result.reason}", err=True)
+    click.echo(f"audit chain BROKEN: {len(result.problems)} problem(s) in {result.events} events, "
+               f"{result.chains} chains{suffix}", err=True)
+    for problem in result.problems[:200]:
+        where = f" (event {problem.event_id})" if problem.event_id is not None else ""
+        click.echo(f"  {problem.kind:<13} {problem.message}{where}", err=True)
+    if len(result.problems) > 200:
+        click.echo(f"  … and {len(result.problems) - 200} more", err=True)
     raise SystemExit(1)
+
+
+def _read_checkpoint(path: str) -> dict:
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"无法读取检查点文件 {path}: {exc}") from None
+
+
+@audit_group.command("checkpoint", help="导出全部审计链的链头（带签名），请保存到数据库服务器以外")
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False),
+              help="file to write (keep it away from the database server; `-` for stdout)")
+def audit_checkpoint(out_file: str) -> None:
+    import json
+
+    from service.services import audit
+
+    open_db()
+    data = audit.checkpoint()
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    if out_file == "-":
+        click.echo(text)
+        return
+    with open(out_file, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    click.echo(f"checkpoint of {len(data['heads'])} chains written to {out_file}")
+
+
+@audit_group.command("reseal", help="用审计密钥重新签名升级前写下的（未加密钥的）审计链；被改动的链不处理")
+def audit_reseal() -> None:
+    from service.services import audit
+
+    open_db()
+    report = audit.reseal()
+    click.echo(f"resealed: {report.resealed}, already keyed: {report.already_keyed}, refused: {len(report.refused)}")
+    for chain_key in report.refused[:50]:
+        click.echo(f"  refused (does not verify as an unkeyed chain either): {chain_key}", err=True)
+    if report.refused:
+        raise SystemExit(1)
 
 
 @click.command("serve", help="启动服务（开发服务器）")

@@ -3,7 +3,7 @@
 from service.models.base import BaseModel, JSONTextField, utcnow
 from service.models.org import College, Major, School, Throttle, User, UserScope
 from service.models.records import Record, RosterStudent
-from service.models.workflow import AuditEvent, PendingTask, ProcessInstance, ProcessVersion
+from service.models.workflow import AuditEvent, AuditHead, PendingTask, ProcessInstance, ProcessVersion
 
 ALL_MODELS = [
     School,
@@ -23,6 +23,7 @@ ALL_MODELS = [
 __all__ = [
     "ALL_MODELS",
     "AuditEvent",
+    "AuditHead",
     "BaseModel",
     "College",
     "JSONTextField",

@@ -14,7 +14,7 @@ from typing import Any
 
 from service.db import database
 from service.models.records import Record
-from service.models.workflow import AuditEvent, PendingTask, ProcessInstance
+from service.models.workflow import AuditEvent, AuditHead, PendingTask, ProcessInstance
 
 PENDING_COLUMNS = ("instance", "record", "task_id", "task_name", "title", "role", "status", "level", "school",
                    "college", "major")
@@ -35,8 +35,9 @@ def _table(model: Any) -> str:
 
 @lru_cache(maxsize=4)
 def _statements(param: str) -> dict[str, str]:
-    pi, rec, pt, ae = ProcessInstance, Record, PendingTask, AuditEvent
+    pi, rec, pt, ae, ah = ProcessInstance, Record, PendingTask, AuditEvent, AuditHead
     p = param
+    head, head_key = _table(ah), _col(ah, "chain_key")
     load_columns = (
         f"i.{_col(pi, 'id')}, i.{_col(pi, 'version')}, i.{_col(pi, 'lock_version')}, i.{_col(pi, 'state')}, "
         f"i.{_col(pi, 'status')}, r.{_col(rec, 'school')}, r.{_col(rec, 'college')}, r.{_col(rec, 'major')}, "
@@ -64,10 +65,20 @@ def _statements(param: str) -> dict[str, str]:
             f"INSERT INTO {_table(pt)} ({', '.join(_col(pt, c) for c in PENDING_COLUMNS)}) "
             f"VALUES ({', '.join([p] * len(PENDING_COLUMNS))})"
         ),
-        "last_audit": (
-            f"SELECT {_col(ae, 'seq')}, {_col(ae, 'hash')} FROM {_table(ae)} WHERE {_col(ae, 'chain_key')} = {p} "
-            f"ORDER BY {_col(ae, 'seq')} DESC LIMIT 1"
+        # Takes the next seq and returns the previous head's hash; on PostgreSQL the row stays
+        # locked until commit, which is what serializes appends to one chain.
+        "bump_head": (
+            f"INSERT INTO {head} ({head_key}, {_col(ah, 'seq')}, {_col(ah, 'hash')}, {_col(ah, 'updated_at')}) "
+            f"VALUES ({p}, 1, {p}, {p}) ON CONFLICT ({head_key}) DO UPDATE SET "
+            f"{_col(ah, 'seq')} = {head}.{_col(ah, 'seq')} + 1, {_col(ah, 'updated_at')} = excluded.{_col(ah, 'updated_at')} "
+            f"RETURNING {_col(ah, 'seq')}, {_col(ah, 'hash')}"
         ),
+        "set_head_hash": f"UPDATE {head} SET {_col(ah, 'hash')} = {p} WHERE {head_key} = {p}",
+        "ensure_head": (
+            f"INSERT INTO {head} ({head_key}, {_col(ah, 'seq')}, {_col(ah, 'hash')}, {_col(ah, 'updated_at')}) "
+            f"VALUES ({p}, 0, {p}, {p}) ON CONFLICT ({head_key}) DO NOTHING"
+        ),
+        "lock_head": f"SELECT {_col(ah, 'seq')} FROM {head} WHERE {head_key} = {p} FOR UPDATE",
         "insert_audit": (
             f"INSERT INTO {_table(ae)} ({', '.join(_col(ae, c) for c in AUDIT_COLUMNS)}) "
             f"VALUES ({', '.join([p] * len(AUDIT_COLUMNS))})"
@@ -135,8 +146,21 @@ def replace_pending(instance_id: int, rows: list[dict[str, Any]], *, had: int | 
         database.execute_sql(sql, tuple(row[c] for c in PENDING_COLUMNS))
 
 
-def last_audit(chain_key: str) -> tuple[int, str] | None:
-    return database.execute_sql(_sql("last_audit"), (chain_key,)).fetchone()
+def bump_audit_head(chain_key: str, genesis: str, now: datetime) -> tuple[int, str]:
+    """(seq of the event to append, hash of the event before it), creating the head if new."""
+    row = database.execute_sql(_sql("bump_head"), (chain_key, genesis, _dt(now))).fetchone()
+    return int(row[0]), row[1]
+
+
+def set_audit_head_hash(chain_key: str, value: str) -> None:
+    database.execute_sql(_sql("set_head_hash"), (value, chain_key))
+
+
+def lock_audit_head(chain_key: str, genesis: str, now: datetime, *, row_lock: bool) -> None:
+    """Hold the chain's head until commit (PostgreSQL); SQLite's write lock already does."""
+    database.execute_sql(_sql("ensure_head"), (chain_key, genesis, _dt(now)))
+    if row_lock:
+        database.execute_sql(_sql("lock_head"), (chain_key,)).fetchone()
 
 
 def insert_audit(row: dict[str, Any]) -> None:

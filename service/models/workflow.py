@@ -110,3 +110,17 @@ class AuditEvent(BaseModel):
         # Few indexes on purpose: every event is appended inside a reviewer's transaction.
         # Audit queries are per record, or per school over a time range.
         indexes = ((("chain_key", "seq"), True), (("school", "created_at"), False))
+
+
+class AuditHead(BaseModel):
+    """The last event of each chain (seq and hash), written in the transaction that appends it.
+
+    Why: a chain alone cannot show that its newest events were deleted; the head can (its seq is
+    past the last event left). Appends to one chain serialize on this row (PostgreSQL row lock),
+    so concurrent exports or imports of one school queue for a moment instead of colliding.
+    """
+
+    chain_key = CharField(primary_key=True, max_length=64)
+    seq = IntegerField(default=0)
+    hash = CharField(max_length=64)
+    updated_at = DateTimeField(default=utcnow)

@@ -26,6 +26,7 @@ from service.codes import HMT_REGIONS, REGION, get_codes, is_county_level_region
 from service.db import database, is_sqlite, write_transaction
 from service.models import (
     AuditEvent,
+    AuditHead,
     College,
     Major,
     PendingTask,
@@ -344,7 +345,7 @@ def seed_school(school_code: str, school_name: str, *, students: int, seed: int 
 
         def flush() -> None:
             nonlocal roster_id, record_id, instance_id
-            roster_rows, record_rows, instance_rows, pending, events = [], [], [], [], []
+            roster_rows, record_rows, instance_rows, pending, events, heads = [], [], [], [], [], []
             for st, status in batch:
                 cid, mid = major_ids[(st.college, st.major)]
                 school_part = st.report["school"]
@@ -375,7 +376,9 @@ def seed_school(school_code: str, school_name: str, *, students: int, seed: int 
                         "status": t.status, "report_status": t.report_status, "role": t.role,
                         "completed": t.completed, "lock_version": 1, "updated_at": now})
                     pending.extend(pending_rows(instance_id, record_id, school_code, cid, mid, t.pending))
-                    events.extend(_seed_events(record_id, instance_id, school_code, t, definition, now))
+                    chain_events, head = _seed_events(record_id, instance_id, school_code, t, definition, now)
+                    events.extend(chain_events)
+                    heads.append(head)
                     summary.by_status[status] = summary.by_status.get(status, 0) + 1
                     summary.records += 1
                     record_id += 1
@@ -383,7 +386,8 @@ def seed_school(school_code: str, school_name: str, *, students: int, seed: int 
                 roster_id += 1
                 summary.roster_rows += 1
             for model, rows in ((RosterStudent, roster_rows), (Record, record_rows),
-                                (ProcessInstance, instance_rows), (PendingTask, pending), (AuditEvent, events)):
+                                (ProcessInstance, instance_rows), (PendingTask, pending), (AuditEvent, events),
+                                (AuditHead, heads)):
                 bulk_insert(model, rows)
             batch.clear()
 
@@ -398,25 +402,21 @@ def seed_school(school_code: str, school_name: str, *, students: int, seed: int 
 
 
 def _seed_events(record_id: int, instance_id: int, school_code: str, t: StatusTemplate,
-                 definition: ProcessDefinition, now: Any) -> list[dict[str, Any]]:
-    """One 'seed' event per record (plus the rejection that sent it back), chained as audit.append would."""
-    chain = audit.record_chain(record_id)
-    base = {"chain_key": chain, "record": record_id, "instance": instance_id, "school": school_code,
+                 definition: ProcessDefinition, now: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """One 'seed' event per record (plus the rejection that sent it back), chained as audit.append
+    would, and the chain's head row."""
+    base = {"record": record_id, "instance": instance_id, "school": school_code,
             "actor": "seed", "actor_role": "system", "task": "", "level": "", "decision": "", "comment": "",
             "status_before": "", "process_version": definition.sha256, "created_at": now}
-    first = {**base, "seq": 1, "action": "seed", "status_after": t.status, "data_changed": {"seeded": True}}
-    first["prev_hash"] = audit.GENESIS
-    first["hash"] = audit.event_hash(audit.GENESIS, first)
-    events = [first]
+    events = [{**base, "action": "seed", "status_after": t.status, "data_changed": {"seeded": True}}]
     if t.rejected:
         level = definition.meta["levels"][0]
-        second = {**base, "seq": 2, "action": "review", "actor": "seed", "actor_role": level["role"],
-                  "task": level["task"], "level": level["level"], "decision": "reject", "comment": "请核对生源所在地",
-                  "status_before": level["status"], "status_after": t.status, "data_changed": None}
-        second["prev_hash"] = first["hash"]
-        second["hash"] = audit.event_hash(first["hash"], second)
-        events.append(second)
-    return events
+        events.append({**base, "action": "review", "actor": "seed", "actor_role": level["role"],
+                       "task": level["task"], "level": level["level"], "decision": "reject",
+                       "comment": "请核对生源所在地", "status_before": level["status"], "status_after": t.status,
+                       "data_changed": None})
+    head = audit.seed_chain(audit.record_chain(record_id), events)
+    return events, head
 
 
 def create_accounts(school_code: str, password: str, *, prefix: str = "") -> list[tuple[str, str, int | None]]:

@@ -98,16 +98,16 @@ def get_record(actor: Actor, record_id: int, *, reveal_id: bool = False) -> dict
 
 
 def _audit_view(actor: Actor, rec: Record, inst: ProcessInstance) -> None:
-    for attempt in range(3):
-        try:
-            with write_transaction():
-                audit.append(audit.record_chain(rec.id), record=rec.id, instance=inst.id, school=rec.school_id,
-                             actor=actor.username, actor_role=actor.role, action="view_id_number",
-                             status_before=inst.status, status_after=inst.status)
-            return
-        except IntegrityError:  # someone appended to the chain at the same moment: retry
-            if attempt == 2:
-                raise StaleVersion() from None
+    """Audit a full-ID view under the chain's lock, with the status read after taking it, so the
+    event's place in the chain and the status it records agree even while someone reviews."""
+    chain = audit.record_chain(rec.id)
+    with write_transaction():
+        audit.lock_chain(chain)
+        status = (ProcessInstance.select(ProcessInstance.status)
+                  .where(ProcessInstance.id == inst.id).scalar()) or inst.status
+        audit.append(chain, record=rec.id, instance=inst.id, school=rec.school_id,
+                     actor=actor.username, actor_role=actor.role, action="view_id_number",
+                     status_before=status, status_after=status)
 
 
 def _apply_patch(base: dict[str, Any], patch: dict[str, Any], current_id: str) -> tuple[dict[str, Any], list[tuple[str, str]]]:

@@ -208,6 +208,9 @@ def import_roster(data: bytes, filename: str, *, school_code: str, year: int, ac
             to_write.append((row, outcome, digest))
 
     with write_transaction():
+        # One import per school at a time: the second waits here for the first to commit, so it
+        # sees the first one's colleges and rows instead of colliding with them.
+        audit.lock_chain(school_chain(school.code))
         org = OrgCache(school.code)
         pending: list[tuple[ParsedRow, dict[str, Any]]] = []
         for row, _, digest in to_write:

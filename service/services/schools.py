@@ -67,7 +67,10 @@ class OrgCache:
     def college_id(self, name: str) -> int:
         found = self.colleges.get(name)
         if found is None:
-            found = College.insert(school=self.school_code, name=name).execute()
+            # Another import of this school may create the same college at the same moment:
+            # insert-or-nothing, then read, instead of failing on the unique index.
+            College.insert(school=self.school_code, name=name).on_conflict_ignore().execute()
+            found = College.get((College.school == self.school_code) & (College.name == name)).id
             self.colleges[name] = found
             self.created_colleges.append(name)
         return found
@@ -76,7 +79,8 @@ class OrgCache:
         key = (college_id, code, name)
         found = self.majors.get(key)
         if found is None:
-            found = Major.insert(school=self.school_code, college=college_id, code=code, name=name).execute()
+            Major.insert(school=self.school_code, college=college_id, code=code, name=name).on_conflict_ignore().execute()
+            found = Major.get((Major.college == college_id) & (Major.code == code) & (Major.name == name)).id
             self.majors[key] = found
             self.created_majors.append(f"{code} {name}")
         return found
