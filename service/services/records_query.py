@@ -33,6 +33,9 @@ REVIEW_STATUS = SQL("review_status")
 REPORT_STATUS = SQL("report_status")
 _PREFIX = re.compile(r"[0-9A-Za-z]{1,32}")
 _REGION_PREFIX = re.compile(r"\d{1,6}")
+# What the masked lists show of a 证件号码: its last four (440106********123X), or the masked form itself.
+_ID_TAIL = re.compile(r"[0-9]{3}[0-9Xx]")
+_MASKED_ID = re.compile(r"([0-9A-Za-z]{0,6})\*{2,}([0-9A-Za-z]{1,4})")
 SORT_KEYS: dict[str, Any] = {
     "id": Record.id,
     "student_no": Record.student_no,
@@ -76,12 +79,25 @@ def _name_contains(text: str) -> Expression:
     return NodeList((Record.name, SQL("LIKE"), Value(f"%{escaped}%"), SQL("ESCAPE '\\'")))  # type: ignore[return-value]
 
 
+def _id_ends_with(tail: str) -> Expression:
+    """证件号码 ending with the digits a masked list shows; checked inside the covering index."""
+    return NodeList((Record.id_number, SQL("LIKE"), Value(f"%{tail}")))  # type: ignore[return-value]
+
+
 def keyword_clause(q: str) -> Expression | None:
-    """姓名 as a substring; 学号 and 证件号码 exactly or by prefix."""
+    """姓名 as a substring; 学号 and 证件号码 exactly or by prefix; 证件号码 by its last four digits
+    (what the masked list shows) or by the masked form itself."""
     q = q.strip()
     if not q:
         return None
     clauses: list[Expression] = []
+    masked = _MASKED_ID.fullmatch(q)
+    if masked:
+        head, tail = masked.group(1).upper(), masked.group(2).upper()
+        clause = _id_ends_with(tail)
+        return clause & _prefix_range(Record.id_number, head) if head else clause
+    if _ID_TAIL.fullmatch(q):
+        clauses.append(_id_ends_with(q.upper()))
     if _PREFIX.fullmatch(q):
         clauses.append(_prefix_range(Record.student_no, q))
         clauses.append(_prefix_range(Record.id_number, q.upper()))
