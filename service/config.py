@@ -58,8 +58,9 @@ class Settings:
 
     @property
     def resolved_database_url(self) -> str:
-        """SQLite URLs with a relative file are resolved against the project root."""
-        url = self.database_url
+        """Empty: gradflow.db in the instance folder. SQLite URLs with a relative file are resolved
+        against the project root."""
+        url = self.database_url or "sqlite:///" + str(self.instance_dir / "gradflow.db")
         if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
             rel = url[len("sqlite:///"):]
             if rel and rel != ":memory:":

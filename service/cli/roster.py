@@ -30,9 +30,12 @@ class _Bars:
         if stage != self.stage:
             self.close()
             self.stage, self.done = stage, 0
-            self.bar = click.progressbar(length=total or None, label=stage, file=sys.stderr)
+            if total <= 0:  # nothing to do in this stage (e.g. nothing to write): no bar
+                return
+            self.bar = click.progressbar(length=total, label=stage, file=sys.stderr)
             self.bar.__enter__()
-        self.bar.update(done - self.done)
+        if self.bar is not None:
+            self.bar.update(done - self.done)
         self.done = done
 
     def close(self) -> None:
