@@ -56,6 +56,13 @@ class CodeTable:
         """Rows whose parent is `parent_code`; '' gives the top level (provinces for regions)."""
         return list(self._children.get(parent_code, ()))
 
+    def choices(self, parent_code: str) -> list[CodeRow]:
+        """children() for a picker: siblings with the same label appear once, as the later row
+        (a supplement such as 830000 台湾省 stands for GB/T 2260's 710000); both codes stay valid."""
+        rows = self._children.get(parent_code, ())
+        last = {row.label: row for row in rows}
+        return [row for row in rows if last[row.label] is row]
+
     def has_children(self, code: str) -> bool:
         return code in self._children
 

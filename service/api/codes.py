@@ -61,7 +61,7 @@ def get_table(query: dict, table: str):
         raise NotFound(f"代码表 {table} 不存在", code="code_table_not_found")
     found = registry.table(table)
     parent = query.get("parent")
-    rows = found.rows if parent is None else found.children(parent.strip())
+    rows = found.rows if parent is None else found.choices(parent.strip())
     return _cached({
         "name": found.name, "title": _title(found), "source": found.source,
         "rows": [{"code": r.code, "label": r.label, "parent": r.parent or None} for r in rows],

@@ -88,7 +88,7 @@ def index(actor: Actor) -> str | tuple[str, int]:
     return render_template(
         "console/index.html", result=result, majors=majors, filters=filters, args=args, error=error,
         statuses=known_statuses(), report_statuses=known_report_statuses(),
-        provinces=[(r.code[:2], r.label) for r in regions.children("")], cities=cities,
+        provinces=[(r.code[:2], r.label) for r in regions.choices("")], cities=cities,
         pages=pages, per_page=per_page, per_page_choices=PER_PAGE_CHOICES,
         query=_filter_query(args), page_url=lambda n: "?" + _filter_query(args, page=n),
         per_page_url=lambda n: "?" + _filter_query(args, per_page=n),

@@ -104,7 +104,7 @@ def region_levels(code: str | None) -> list[tuple[str, list[tuple[str, str]]]]:
     parent = ""
     for depth in range(3):
         selected = chain[depth] if depth < len(chain) else ""
-        options = [(r.code, r.label) for r in table.children(parent)] if depth == 0 or parent else []
+        options = [(r.code, r.label) for r in table.choices(parent)] if depth == 0 or parent else []
         levels.append((selected, options))
         parent = selected
     return levels

@@ -209,3 +209,15 @@ def test_read_table_rejects_bad_data(tmp_path: Path, content: str, problem: str)
 def test_empty_folder_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         load_registry(tmp_path)
+
+
+def test_taiwan_is_offered_once_in_region_pickers_and_both_codes_stay_valid() -> None:
+    """Issue 10: 台湾 appeared twice (710000 and 830000) in region pickers."""
+    from service.codes import get_codes
+
+    regions = get_codes().table("region")
+    labels = [r.label for r in regions.choices("")]
+    assert labels.count("台湾省") == 1
+    assert len(labels) == len(set(labels))
+    assert "710000" in regions and "830000" in regions
+    assert [r.code for r in regions.choices("") if r.label == "台湾省"] == ["830000"]
