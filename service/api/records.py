@@ -226,8 +226,10 @@ def record_history(record_id: int, actor):
 @blp.doc(**_XLSX_DOC)
 def export_records(args: dict, actor):
     """导出生源信息（Excel，国家模板列序，代码与名称列）"""
-    body = exports.start_export(actor, _filters(args))
-    return Response(body, mimetype=XLSX_MIME, headers={"Content-Disposition": _attachment("生源信息.xlsx")})
+    filters = _filters(args)
+    body = exports.start_export(actor, filters)
+    name = exports.download_name(actor, filters, "生源信息", "xlsx")
+    return Response(body, mimetype=XLSX_MIME, headers={"Content-Disposition": _attachment(name)})
 
 
 @blp.route("/records/<int:record_id>/signoff.pdf", methods=["GET"])
@@ -245,5 +247,7 @@ def signoff_one(record_id: int, actor):
 @blp.doc(**_PDF_DOC)
 def signoff_many(args: dict, actor):
     """学生签字核对表（按专业等筛选，每人一页）"""
-    pdf = exports.signoff_for_filters(actor, _filters(args))
-    return Response(pdf, mimetype=PDF_MIME, headers={"Content-Disposition": _attachment("签字核对表.pdf")})
+    filters = _filters(args)
+    pdf = exports.signoff_for_filters(actor, filters)
+    name = exports.download_name(actor, filters, "签字核对表", "pdf")
+    return Response(pdf, mimetype=PDF_MIME, headers={"Content-Disposition": _attachment(name)})

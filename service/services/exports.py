@@ -12,6 +12,7 @@ import logging
 import queue
 import threading
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any, BinaryIO, cast
 
 from service.codes import get_codes
@@ -37,6 +38,34 @@ def label_of(table: str, code: str) -> str | None:
 def mask_for(actor: Actor) -> Any:
     """None (full numbers) for the centre, the masking function for everyone else."""
     return None if needs_full_id(actor) else mask_id_number
+
+
+def download_name(actor: Actor, filters: RecordFilters | None, what: str, ext: str) -> str:
+    """学校-生源信息-<filter>-<Beijing date>.xlsx: files saved side by side can be told apart."""
+    from service.clock import BEIJING
+    from service.models import College, Major
+
+    parts: list[str] = []
+    if actor.school_code:
+        school = School.get_or_none(School.code == actor.school_code)
+        parts.append(f"{actor.school_code}{school.name if school else ''}")
+    parts.append(what)
+    if filters is not None:
+        for model, ids in ((College, filters.college), (Major, filters.major)):
+            if ids:
+                names = [m.name for m in model.select(model.name).where(
+                    model.id.in_(ids[:3]) & (model.school == actor.school_code)).order_by(model.id)]
+                parts.append("、".join(names) + ("等" if len(ids) > 3 else ""))
+        parts.extend(filters.review_status)
+        parts.extend(filters.report_status)
+        if filters.origin_region:
+            parts.append(filters.origin_region)
+        if filters.q.strip():
+            parts.append("搜索" + filters.q.strip()[:16])
+    parts.append(datetime.now(BEIJING).strftime("%Y%m%d-%H%M"))
+    name = "-".join(p for p in parts if p)
+    safe = "".join(ch if ch.isprintable() and ch not in '\\/:*?"<>|' else "_" for ch in name)[:150]
+    return f"{safe}.{ext}"
 
 
 def _audit_export(actor: Actor, kind: str, filters: RecordFilters | None, extra: dict[str, Any]) -> None:

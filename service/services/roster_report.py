@@ -6,6 +6,7 @@ import io
 
 import xlsxwriter
 
+from service.clock import beijing_text
 from service.services.roster import OUTCOME_LABELS, ImportReport
 
 DETAIL_HEADERS = ("行号", "学号", "姓名", "结果", "原因", "出错的列", "说明")
@@ -18,7 +19,7 @@ def report_xlsx(report: ImportReport) -> bytes:
     summary = book.add_worksheet("汇总")
     facts = [
         ("学校代码", report.school_code), ("毕业年份", report.year), ("文件", report.filename),
-        ("导入人", report.actor), ("导入时间 (UTC)", report.created_at), ("总行数", report.counts["total"]),
+        ("导入人", report.actor), ("导入时间（北京时间）", beijing_text(report.created_at)), ("总行数", report.counts["total"]),
         *[(OUTCOME_LABELS[k], report.counts[k]) for k in OUTCOME_LABELS],
         ("新建院系", "、".join(report.created_colleges)), ("新建专业", "、".join(report.created_majors)),
         ("忽略的列", "、".join(report.ignored_columns)),

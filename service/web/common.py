@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,6 +17,7 @@ from flask import Flask, current_app, redirect, render_template, request, sessio
 from werkzeug.wrappers import Response
 
 from service.api.security import csrf_token, current_actor
+from service.clock import beijing_text
 from service.codes import region_path
 from service.config import Settings
 from service.errors import GradflowError, PermissionDenied, Unauthorized
@@ -125,19 +126,8 @@ def install_page_helpers(app: Flask) -> None:
 
 
 def local_time(value: datetime | str | None) -> str:
-    """A stored instant (naive UTC datetime or ISO text) in Beijing time, to the minute."""
-    if not value:
-        return ""
-    if isinstance(value, str):
-        try:
-            instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return value
-    else:
-        instant = value
-    if instant.tzinfo is None:
-        instant = instant.replace(tzinfo=UTC)
-    return instant.astimezone(DISPLAY_TZ).strftime("%Y-%m-%d %H:%M")
+    """A stored instant in Beijing time, to the minute (the one rule in service.clock)."""
+    return beijing_text(value)
 
 
 def region_short(code: str | None) -> str:

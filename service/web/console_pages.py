@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from flask import (
     Blueprint,
@@ -237,10 +237,11 @@ def add(actor: Actor) -> str | Response | tuple[str, int]:
 @page(REVIEWER)
 def export(actor: Actor) -> Response:
     """导出 the current filter as .xlsx, streamed."""
-    body = exports.start_export(actor, _filters(request.args))
+    filters = _filters(request.args)
+    body = exports.start_export(actor, filters)
+    name = quote(exports.download_name(actor, filters, "生源信息", "xlsx"))
     return current_app.response_class(
-        stream_with_context(body), mimetype=XLSX,
-        headers={"Content-Disposition": "attachment; filename*=UTF-8''%E7%94%9F%E6%BA%90%E4%BF%A1%E6%81%AF.xlsx"})
+        stream_with_context(body), mimetype=XLSX, headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"})
 
 
 @bp.get("/signoff.pdf")

@@ -117,3 +117,20 @@ def test_signoff_pdf_for_the_centre_shows_full_numbers(app, world) -> None:
     rec = Record.get(Record.major == world.m3.id)
     r = rv.login(app, "centre").get(f"/api/v1/records/{rec.id}/signoff.pdf")
     assert rec.id_number in PdfReader(io.BytesIO(r.get_data())).pages[0].extract_text()
+
+
+def test_export_and_signoff_files_are_named_after_school_filter_and_date(app, world):
+    """Issue 10: every export was named 生源信息.xlsx, so files saved side by side overwrote each other."""
+    from urllib.parse import unquote
+
+    api = rv.login(app, "centre")
+    r = api.get(f"/api/v1/records/export.xlsx?college={world.c1.id}&review_status=二级待审")
+    assert r.status_code == 200
+    name = unquote(r.headers["Content-Disposition"].split("''", 1)[1])
+    assert name.startswith("10561华南理工大学-生源信息-计算机科学与工程学院-二级待审-") and name.endswith(".xlsx")
+    r.close()
+    page = api.get(f"/console/export.xlsx?major={world.m3.id}")
+    assert "%E8%8B%B1%E8%AF%AD" in page.headers["Content-Disposition"]  # 英语
+    page.close()
+    pdf = api.get(f"/api/v1/records/signoff.pdf?major={world.m1.id}")
+    assert "%E7%AD%BE%E5%AD%97%E6%A0%B8%E5%AF%B9%E8%A1%A8" in pdf.headers["Content-Disposition"]  # 签字核对表
