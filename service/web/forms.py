@@ -25,6 +25,8 @@ from service.validation.sections import (
 YES_NO_FIELDS = frozenset({"hukou_moved", "archive_moved"})
 TEXTAREA_FIELDS = frozenset({"remark", "home_address"})
 HALF_YEARS = [f"{x / 2:g}" for x in range(3, 20)]  # 1.5 … 9.5
+# 港澳台 students give a Hong Kong, Macao, Taiwan or mainland number (validation.formats accepts all).
+PLACEHOLDERS_BY_CATEGORY = {("phone", CATEGORY_HMT): "手机号码，如 +852 91234567、+886 912345678 或内地号码"}
 PLACEHOLDERS = {
     "enroll_date": "如 201709", "grad_date": "如 20210630", "phone": "11位手机号码", "email": "name@example.com",
     "directed_unit": "定向或委培时填写", "exam_no": "14位考生号",
@@ -74,7 +76,8 @@ def field_views(section: str, category: str) -> list[FieldView]:
             options = [(r.code, r.label) for r in codes.table(FIELD_CODE_TABLE[name]).rows]
         elif widget == "halfyears":
             options = [(v, f"{v} 年") for v in HALF_YEARS]
-        views.append(FieldView(section, name, FIELD_LABELS[name], widget, options, PLACEHOLDERS.get(name, "")))
+        placeholder = PLACEHOLDERS_BY_CATEGORY.get((name, category), PLACEHOLDERS.get(name, ""))
+        views.append(FieldView(section, name, FIELD_LABELS[name], widget, options, placeholder))
     return views
 
 

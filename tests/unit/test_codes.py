@@ -221,3 +221,14 @@ def test_taiwan_is_offered_once_in_region_pickers_and_both_codes_stay_valid() ->
     assert len(labels) == len(set(labels))
     assert "710000" in regions and "830000" in regions
     assert [r.code for r in regions.choices("") if r.label == "台湾省"] == ["830000"]
+
+
+def test_hmt_students_are_not_asked_for_an_11_digit_mainland_number() -> None:
+    """Issue 10: the 港澳台 phone placeholder said 11位手机号码."""
+    from service.web import forms
+
+    def phone(category: str) -> str:
+        return next(v.placeholder for v in forms.field_views("other", category) if v.name == "phone")
+
+    assert phone("mainland") == "11位手机号码"
+    assert "11位" not in phone("hmt") and "+852" in phone("hmt")
