@@ -12,6 +12,7 @@ decodes each kept cell (shared strings, dates from number formats).
 from __future__ import annotations
 
 import io
+import logging
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -21,6 +22,8 @@ from xml.etree.ElementTree import ParseError
 
 from service.config import Settings
 from service.errors import InvalidInput
+
+log = logging.getLogger("gradflow.roster")
 
 _SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 ROW_TAG = _SHEET_NS + "row"
@@ -98,6 +101,9 @@ def xlsx_rows(data: bytes, limits: ReadLimits,
     except (zipfile.BadZipFile, zlib.error, EOFError, ParseError, KeyError, ValueError, IndexError, TypeError,
             OSError, AttributeError) as exc:
         raise _unreadable(f"{type(exc).__name__}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - whatever else openpyxl raises on a malformed file is the file's fault
+        log.warning("roster .xlsx refused: %s", type(exc).__name__)
+        raise _unreadable(type(exc).__name__) from None
 
 
 def _read(data: bytes, limits: ReadLimits,
