@@ -18,17 +18,26 @@ from flask import Flask, request
 from service.errors import GradflowError, InvalidInput
 
 MAX_JSON_DEPTH = 32
+# No JSON call needs more (the largest is a batch review's id list); uploads are multipart, not JSON.
+MAX_JSON_BYTES = 2 * 1024 * 1024
+# Only these bytes matter for nesting: brackets, and quotes/backslashes to skip strings.
+_STRUCTURE = b'[]{}"\\'
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in _STRUCTURE)
 
 
 class BadRequestBody(GradflowError):
     status, code, default_message = 400, "bad_request", "请求格式有误"
 
 
+class PayloadTooLarge(GradflowError):
+    status, code, default_message = 413, "payload_too_large", "请求内容过大"
+
+
 def json_depth(raw: bytes, limit: int) -> int:
     """Deepest [ / { nesting of a JSON text (strings skipped); stops counting once past `limit`."""
     depth = deepest = 0
     in_string = escaped = False
-    for byte in raw:
+    for byte in raw.translate(None, _NOT_STRUCTURE):
         if in_string:
             if escaped:
                 escaped = False
@@ -84,7 +93,11 @@ def check_request() -> None:
     for name, value in request.args.items(multi=True):
         _walk(value, name)
     if request.is_json:
+        if (request.content_length or 0) > MAX_JSON_BYTES:
+            raise PayloadTooLarge(f"请求内容过大（JSON 最多 {MAX_JSON_BYTES // 1024 // 1024} MB）", code="json_too_large")
         raw = request.get_data(cache=True)
+        if len(raw) > MAX_JSON_BYTES:
+            raise PayloadTooLarge(f"请求内容过大（JSON 最多 {MAX_JSON_BYTES // 1024 // 1024} MB）", code="json_too_large")
         if raw and json_depth(raw, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
             raise BadRequestBody(f"请求内容嵌套层数过多（最多 {MAX_JSON_DEPTH} 层）", code="json_too_deep")
         body = request.get_json(silent=True)

@@ -93,3 +93,10 @@ def test_invalid_utf8_json_is_400_not_500(client, db) -> None:
     response = client.post("/api/v1/auth/login", data=b'{"username": "\xff\xfe", "password": "x"}',
                            content_type="application/json")
     assert 400 <= response.status_code < 500, response.data[:300]
+
+
+def test_json_body_over_2_mib_is_413(client, db) -> None:
+    body = json.dumps({"username": "a", "password": "x", "school_code": "10561", "pad": "[]" * (1536 * 1024)})
+    response = _raw_login(client, body)
+    assert response.status_code == 413 and response.get_json()["code"] == "json_too_large"
+    assert _chinese(response.get_json()["message"])
