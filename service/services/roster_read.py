@@ -77,6 +77,13 @@ def _find_header(rows: list[tuple[int, tuple[Any, ...]]]) -> int:
     raise InvalidInput("找不到表头行：第一行应包含学号、姓名、证件号码等列名", code="roster_no_header")
 
 
+def _header_width(row: tuple[Any, ...]) -> int | None:
+    """For the xlsx reader: the header row's width (up to its last non-empty cell), None for other rows."""
+    if sum(1 for cell in row if _header_key(cell)) < 3:
+        return None
+    return max(i + 1 for i, cell in enumerate(row) if cell not in (None, ""))
+
+
 def _map_columns(header: tuple[Any, ...]) -> tuple[dict[str, int], list[str]]:
     columns: dict[str, int] = {}
     ignored: list[str] = []
@@ -163,7 +170,7 @@ def read_roster(data: bytes, filename: str, progress: Progress | None = None,
     limits = limits or ReadLimits()
     name = filename.lower()
     if name.endswith(".xlsx"):
-        raw = xlsx_rows(data, limits, progress)
+        raw = xlsx_rows(data, limits, progress, _header_width)
     elif name.endswith(".csv"):
         raw = _csv_rows(data, limits)
     else:

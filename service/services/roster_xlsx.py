@@ -90,12 +90,18 @@ def _column_of(ref: str) -> int:
     return column
 
 
-def xlsx_rows(data: bytes, limits: ReadLimits,
-              progress: Callable[[str, int, int], None] | None = None) -> list[tuple[int, tuple[Any, ...]]]:
-    """(row number, values from column A) for every row present in the first sheet."""
+HeaderWidth = Callable[[tuple[Any, ...]], int | None]
+
+
+def xlsx_rows(data: bytes, limits: ReadLimits, progress: Callable[[str, int, int], None] | None = None,
+              header_width: HeaderWidth | None = None) -> list[tuple[int, tuple[Any, ...]]]:
+    """(row number, values from column A) for every row present in the first sheet.
+
+    ``header_width(row)`` says whether a row is the header (how many columns it spans) or not
+    (None); once the header is seen, cells right of its last column are skipped."""
     check_zip(data, limits)
     try:
-        return list(_read(data, limits, progress))
+        return list(_read(data, limits, progress, header_width))
     except InvalidInput:
         raise
     except (zipfile.BadZipFile, zlib.error, EOFError, ParseError, KeyError, ValueError, IndexError, TypeError,
@@ -106,8 +112,8 @@ def xlsx_rows(data: bytes, limits: ReadLimits,
         raise _unreadable(type(exc).__name__) from None
 
 
-def _read(data: bytes, limits: ReadLimits,
-          progress: Callable[[str, int, int], None] | None) -> Iterator[tuple[int, tuple[Any, ...]]]:
+def _read(data: bytes, limits: ReadLimits, progress: Callable[[str, int, int], None] | None,
+          header_width: HeaderWidth | None) -> Iterator[tuple[int, tuple[Any, ...]]]:
     from openpyxl import load_workbook
     from openpyxl.worksheet._reader import WorkSheetParser
     from openpyxl.xml.functions import iterparse
@@ -124,6 +130,8 @@ def _read(data: bytes, limits: ReadLimits,
         row_number = 0
         column = 0
         values: dict[int, Any] = {}
+        max_columns = limits.max_columns
+        header_found = header_width is None
         current_row: Any = None
         sheet_data: Any = None
         with workbook._archive.open(sheet._worksheet_path) as source:
@@ -150,7 +158,7 @@ def _read(data: bytes, limits: ReadLimits,
                         raise too_large("单元格数", limits.max_cells)
                     ref = element.get("r")
                     column = _column_of(ref) if ref else column + 1
-                    if 0 < column <= limits.max_columns:
+                    if 0 < column <= max_columns:
                         parser.row_counter, parser.col_counter = row_number, column - 1
                         cell = parser.parse_cell(element)
                         if cell["value"] is not None:
@@ -163,11 +171,13 @@ def _read(data: bytes, limits: ReadLimits,
                     if sheet_data is not None:
                         sheet_data.remove(element)
                     current_row = None
-                    if values:
-                        width = max(values)
-                        yield row_number, tuple(values.get(i) for i in range(1, width + 1))
-                    else:
-                        yield row_number, ()
+                    line = tuple(values.get(i) for i in range(1, max(values) + 1)) if values else ()
+                    if not header_found and header_width is not None and line:
+                        width = header_width(line)
+                        if width is not None:
+                            header_found = True
+                            max_columns = min(max_columns, width)
+                    yield row_number, line
                     if progress is not None and rows % 1000 == 0:
                         progress("读取", min(source.tell(), size), size)
                 elif tag != _SHEET_NS + "v" and tag != _SHEET_NS + "t" and tag != _SHEET_NS + "is" \

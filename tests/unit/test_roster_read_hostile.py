@@ -47,3 +47,14 @@ def test_limits_come_from_the_caller() -> None:
 def test_rows_keep_their_spreadsheet_numbers_across_gaps() -> None:
     data = hf.with_extra_rows(rf.xlsx_bytes([rf.student(1)]), ['<row r="40"><c r="A40" t="inlineStr"><is><t>x</t></is></c></row>'])
     assert [n for n, _ in read_roster(data, "r.xlsx").rows] == [2, 40]
+
+
+def test_cells_right_of_the_header_are_not_read() -> None:
+    far = [f'<row r="{n}"><c r="AZ{n}" t="inlineStr"><is><t>far</t></is></c></row>' for n in (3, 4)]
+    data = hf.with_extra_rows(rf.xlsx_bytes([rf.student(1)]), far)
+    from service.services.roster_read import _header_width
+    from service.services.roster_xlsx import xlsx_rows
+
+    rows = xlsx_rows(data, ReadLimits(), None, _header_width)
+    assert [len(line) for _, line in rows] == [len(rf.HEADERS), len(rf.HEADERS), 0, 0]
+    assert "far" not in str(rows)
