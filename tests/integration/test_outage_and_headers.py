@@ -127,3 +127,17 @@ def test_security_headers_on_logged_in_pages(client, world) -> None:
         response = client.get(path)
         assert response.status_code == 200, path
         _secure(response)
+
+
+def test_an_unexpected_error_on_a_page_is_an_html_page_not_json(app, db) -> None:
+    def boom():
+        raise RuntimeError("a bug")
+
+    app.add_url_rule("/boom-page", "boom_page", boom)
+    app.add_url_rule("/api/v1/boom", "boom_api", boom)
+    client = app.test_client()
+    page = client.get("/boom-page", headers={"Accept": "text/html"})
+    assert page.status_code == 500 and page.mimetype == "text/html"
+    assert "服务器内部错误" in page.get_data(as_text=True)
+    api = client.get("/api/v1/boom")
+    assert api.status_code == 500 and api.get_json()["code"] == "internal_error"
