@@ -3,6 +3,8 @@ are on every response (pages, API, files)."""
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import socket
 import sqlite3
 from pathlib import Path
@@ -141,3 +143,39 @@ def test_an_unexpected_error_on_a_page_is_an_html_page_not_json(app, db) -> None
     assert "服务器内部错误" in page.get_data(as_text=True)
     api = client.get("/api/v1/boom")
     assert api.status_code == 500 and api.get_json()["code"] == "internal_error"
+
+
+def test_postgresql_stopped_while_serving_is_503(tmp_path: Path) -> None:
+    from tests.support import postgres
+
+    try:
+        cluster = postgres.ThrowawayCluster()
+        server = cluster.start()
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"PostgreSQL not available: {exc}")
+    stopped = False
+    try:
+        url = postgres.create_database(server)
+        handle = bind_database(open_database(url))
+        upgrade(handle)
+        processes.ensure_configured_process(DEFAULT_BPMN)
+        handle.close()
+        app = _app(tmp_path, url)
+        client = app.test_client()
+        login_body = {"username": "nobody", "password": "wrong-pass", "school_code": "10561"}
+        assert client.post("/api/v1/auth/login", json=login_body).status_code == 401  # up: a pooled connection
+        cluster._run(str(cluster.bin_dir / "pg_ctl"), "-D", str(cluster.data), "-m", "immediate", "stop")
+        stopped = True
+        _outage_json(client.post("/api/v1/auth/login", json=login_body))
+        _outage_json(client.post("/api/v1/auth/login", json=login_body))  # the next connection is refused
+        assert client.get("/healthz").status_code == 503
+    finally:
+        from service.db import database
+
+        if hasattr(database.obj, "close_all"):
+            with contextlib.suppress(Exception):  # the server is gone
+                database.obj.close_all()
+        if stopped:
+            shutil.rmtree(cluster.root, ignore_errors=True)
+        else:
+            cluster.stop()
