@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 dev=0
 [ "${1:-}" = "--dev" ] && dev=1
 
-apt_packages=(fonts-wqy-microhei fonts-noto-cjk)
+apt_packages=(fonts-wqy-microhei fonts-noto-cjk fonts-hanazono)
 if [ "$dev" = 1 ]; then
   apt_packages+=(chromium)
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_packages+=(postgresql)

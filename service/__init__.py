@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from service.api.errors import register_error_handlers
     from service.api.security import install as install_security
     from service.db import bind_database, database, is_sqlite, open_database
+    from service.http_hardening import install as install_hardening
     from service.services import audit
 
     settings = settings or load_settings(**overrides)
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
             database.close()  # returns the connection to the pool
 
     install_security(app)
+    install_hardening(app)
     register_api(app)
     register_error_handlers(app)
     _register_web(app)

@@ -38,6 +38,11 @@ class Settings:
     sqlite_busy_timeout: float
     sqlite_checkpoint_seconds: float
     log_level: str
+    roster_max_rows: int
+    roster_max_columns: int
+    roster_max_cells: int
+    roster_max_unpacked_bytes: int
+    roster_max_compression_ratio: int
 
     def path(self, value: str) -> Path:
         """Resolve a configured path against the project root unless it is absolute."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, render_template
 from werkzeug.exceptions import HTTPException
 
 from service.errors import GradflowError
@@ -47,4 +47,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         log.exception("unhandled error")
+        from service.http_outage import wants_html
+
+        if wants_html():  # a page: an HTML error page that needs no database, not raw JSON
+            return render_template("outage.html", message="服务器内部错误，请稍后再试", retry_after=None), 500
         return jsonify({"code": "internal_error", "message": "服务器内部错误，请稍后再试", "details": None}), 500

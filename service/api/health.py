@@ -1,11 +1,17 @@
-"""/healthz: is the database reachable, and which process versions are deployed."""
+"""/healthz: is the database reachable; for a logged-in admin also which process versions are deployed.
+
+Anonymous callers (load balancers, probes, anyone) learn only up or down: the version list carries
+instance counts, which say how many students a school has and how far the review is.
+"""
 
 from __future__ import annotations
 
 from flask_smorest import Blueprint
 
+from service.api.security import current_actor
 from service.db import database, is_sqlite
 from service.services import processes
+from service.services.actors import ADMIN_ROLE
 
 blp = Blueprint("health", __name__, url_prefix="/", description="Liveness and readiness")
 
@@ -18,6 +24,8 @@ def healthz():
         db_ok = True
     except Exception:  # noqa: BLE001 - reported, not raised: this endpoint must answer
         db_ok = False
+    if not db_ok or not _is_admin():
+        return {"status": "ok" if db_ok else "error"}, (200 if db_ok else 503)
     versions = []
     if db_ok:
         try:
@@ -35,3 +43,11 @@ def healthz():
         "active_version": next((v["id"] for v in versions if v["active"]), None),
     }
     return body, (200 if db_ok else 503)
+
+
+def _is_admin() -> bool:
+    try:
+        actor = current_actor()
+    except Exception:  # noqa: BLE001 - schema not created yet: nobody is logged in
+        return False
+    return actor is not None and actor.role == ADMIN_ROLE

@@ -13,6 +13,7 @@ from service.errors import InvalidInput
 from service.services import roster, roster_report
 from service.services.actors import ADMIN_ROLE, Actor
 from service.services.review_scope import centre_role
+from service.services.roster_xlsx import ReadLimits
 
 blp = Blueprint("roster", __name__, url_prefix="/api/v1/roster", description="Roster (学籍) import")
 
@@ -40,7 +41,8 @@ def import_file(actor: Actor) -> tuple[dict[str, Any], int]:
     data = upload.read(settings.max_upload_bytes + 1)
     if len(data) > settings.max_upload_bytes:
         raise InvalidInput("上传的文件过大", details={"file": ["文件过大"]})
-    report = roster.import_roster(data, upload.filename, school_code=school_code, year=int(year_raw), actor=actor)
+    report = roster.import_roster(data, upload.filename, school_code=school_code, year=int(year_raw), actor=actor,
+                                  limits=ReadLimits.from_settings(settings))
     return report.as_dict(), 201
 
 

@@ -54,13 +54,15 @@ class _Bars:
 def roster_import(file: Path, school_code: str, year: int | None, report_path: Path | None, all_rows: bool) -> None:
     from service.services import roster, roster_report
     from service.services.actors import ADMIN_ROLE, Actor
+    from service.services.roster_xlsx import ReadLimits
 
     settings = open_db()
     actor = Actor(username=f"cli:{getpass.getuser()}", role=ADMIN_ROLE, school_code=None)
     bars = _Bars()
     try:
         report = roster.import_roster(file.read_bytes(), file.name, school_code=school_code,
-                                      year=year or settings.graduation_year, actor=actor, progress=bars)
+                                      year=year or settings.graduation_year, actor=actor, progress=bars,
+                                      limits=ReadLimits.from_settings(settings))
     except GradflowError as exc:
         bars.close()
         for column in (exc.details or {}).get("columns", []) if isinstance(exc.details, dict) else []:

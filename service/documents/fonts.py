@@ -26,6 +26,13 @@ KNOWN_FONTS: tuple[tuple[str, int], ...] = (
     ("/usr/local/share/fonts/wqy-microhei.ttc", 0),
 )
 
+# Per-character fallbacks, tried in order for characters the main font lacks: HanaMin A covers the
+# BMP's CJK (incl. Extension A), HanaMin B the supplementary planes (Extensions B–F, e.g. 𠮷 U+20BB7).
+FALLBACK_FONTS: tuple[tuple[str, int], ...] = (
+    ("/usr/share/fonts/truetype/hanazono/HanaMinA.ttf", 0),  # apt: fonts-hanazono
+    ("/usr/share/fonts/truetype/hanazono/HanaMinB.ttf", 0),  # apt: fonts-hanazono
+)
+
 INSTALL_HINT = (
     "no usable CJK TrueType font found: install the Debian package fonts-wqy-microhei "
     f"(apt-get install fonts-wqy-microhei), or set {ENV_VAR} to a .ttf/.ttc with TrueType "
@@ -58,6 +65,38 @@ def _usable(path: str, index: int, mtime: float) -> str | None:
         return f"missing glyphs {''.join(missing)!r}" if missing else None
     finally:
         font.close()
+
+
+@lru_cache(maxsize=16)
+def _coverage(path: str, index: int, mtime: float) -> frozenset[int]:
+    font = TTFont(path, fontNumber=index, lazy=True)
+    try:
+        return frozenset(font.getBestCmap() or {})
+    finally:
+        font.close()
+
+
+def coverage(font: CjkFont) -> frozenset[int]:
+    """The code points ``font`` has glyphs for."""
+    return _coverage(str(font.path), font.index, font.path.stat().st_mtime)
+
+
+def find_fallback_fonts() -> list[CjkFont]:
+    """The installed per-character fallback fonts (TrueType outlines only), in order."""
+    found = []
+    for path, index in FALLBACK_FONTS:
+        p = Path(path)
+        if p.is_file():
+            try:
+                font = TTFont(path, fontNumber=index, lazy=True)
+            except Exception:  # noqa: BLE001 - an unreadable fallback is skipped, coverage is checked anyway
+                continue
+            try:
+                if "glyf" in font:
+                    found.append(CjkFont(p, index))
+            finally:
+                font.close()
+    return found
 
 
 def check_font(path: str | Path, index: int = 0) -> str | None:

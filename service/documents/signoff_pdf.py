@@ -24,7 +24,8 @@ from service.documents.fields import (
     text,
     yes_no,
 )
-from service.documents.fonts import CjkFont, find_cjk_font
+from service.documents.fonts import CjkFont, coverage, find_cjk_font, find_fallback_fonts
+from service.errors import InvalidInput
 
 PDF_MIME = "application/pdf"
 FONT = "cjk"
@@ -75,10 +76,60 @@ def display_value(field: str, rec: dict[str, Any], label_of: LabelOf, mask: Mask
     return value
 
 
+# Not printed as glyphs: line breaks are handled by fit(), tabs become spaces.
+_LAYOUT_CHARS = frozenset("\n\r")
+
+
+class UnprintableCharacter(InvalidInput):
+    """A value holds a character no loaded font has a glyph for: refuse rather than print other text."""
+
+    code = "unprintable_character"
+
+    def __init__(self, field: str, label: str, ch: str, student_no: str) -> None:
+        who = f"学号 {student_no} 的" if student_no else ""
+        message = (f"{who}“{label}”中的字符“{ch}”（U+{ord(ch):04X}）没有可用的字体，无法打印核对表；"
+                   "请联系管理员安装字体或更正该字段")
+        super().__init__(message, details={field: [message]})
+        self.field, self.char = field, ch
+
+
+class _Fonts:
+    """The main CJK font plus per-character fallbacks, and which one prints each character."""
+
+    def __init__(self, main: CjkFont, fallbacks: list[CjkFont]) -> None:
+        self.fonts = [main, *fallbacks]
+        self._cover = [coverage(main)]
+        self.main_cover = self._cover[0]
+
+    def font_for(self, ch: str) -> int | None:
+        """Index of the first font with a glyph for ``ch`` (0 = main), None when none has one."""
+        cp = ord(ch)
+        if cp in self.main_cover:
+            return 0
+        for i in range(1, len(self.fonts)):
+            if i >= len(self._cover):
+                self._cover.append(coverage(self.fonts[i]))
+            if cp in self._cover[i]:
+                return i
+        return None
+
+    def first_missing(self, s: str) -> str | None:
+        for ch in s:
+            if ch not in _LAYOUT_CHARS and ord(ch) not in self.main_cover and self.font_for(ch) is None:
+                return ch
+        return None
+
+
+def _prepare(s: str) -> str:
+    return s.replace("\t", " ")
+
+
 class _Sheet(FPDF):
-    def __init__(self, font: CjkFont, title: str, school_name: str) -> None:
+    def __init__(self, font: CjkFont, title: str, school_name: str, fonts: _Fonts | None = None) -> None:
         super().__init__(orientation="P", unit="mm", format="A4")
         self.add_font(FONT, "", str(font.path), collection_font_number=font.index)
+        self.glyphs = fonts or _Fonts(font, [])
+        self._added = {0}
         self.set_auto_page_break(False)
         self.set_margins(MARGIN, 12, MARGIN)
         self.set_line_width(0.2)
@@ -88,6 +139,40 @@ class _Sheet(FPDF):
         self.set_lang("zh-CN")
         self.sheet_title = title
         self.school_name = school_name
+
+    def _family(self, index: int) -> str:
+        if index not in self._added:
+            extra = self.glyphs.fonts[index]
+            self.add_font(f"{FONT}{index}", "", str(extra.path), collection_font_number=extra.index)
+            self._added.add(index)
+        return FONT if index == 0 else f"{FONT}{index}"
+
+    def _runs(self, s: str) -> list[tuple[int, str]]:
+        """``s`` cut into (font index, text) runs; the checks before rendering ensure every glyph exists."""
+        runs: list[tuple[int, str]] = []
+        for ch in s:
+            index = self.glyphs.font_for(ch)
+            index = 0 if index is None else index
+            if runs and runs[-1][0] == index:
+                runs[-1] = (index, runs[-1][1] + ch)
+            else:
+                runs.append((index, ch))
+        return runs
+
+    def _plain(self, s: str) -> bool:
+        cover = self.glyphs.main_cover
+        return all(ord(ch) in cover for ch in s)
+
+    def get_string_width(self, s: str, normalized: bool = False, markdown: bool = False) -> float:
+        if self._plain(s):
+            return super().get_string_width(s, normalized, markdown)
+        size = self.font_size_pt
+        total = 0.0
+        for index, run in self._runs(s):
+            self.set_font(self._family(index), size=size)
+            total += super().get_string_width(run, normalized, markdown)
+        self.set_font(FONT, size=size)
+        return total
 
     def fit(self, s: str, width: float, height: float) -> tuple[float, list[str]]:
         """The largest size (VALUE_PT down to MIN_PT) at which ``s`` fits the box, and its lines."""
@@ -127,7 +212,15 @@ class _Sheet(FPDF):
     def put(self, x: float, top: float, h: float, s: str, size: float) -> None:
         """One line vertically centred in [top, top + h]; text() is ~10× cheaper than cell()."""
         self.set_font_size(size)
-        self.text(x, top + h / 2 + size * PT * 0.35, s)
+        y = top + h / 2 + size * PT * 0.35
+        if self._plain(s):
+            self.text(x, y, s)
+            return
+        for index, run in self._runs(s):
+            self.set_font(self._family(index), size=size)
+            self.text(x, y, run)
+            x += super().get_string_width(run)
+        self.set_font(FONT, size=size)
 
     def centred(self, top: float, h: float, s: str, size: float) -> None:
         self.set_font_size(size)
@@ -162,7 +255,7 @@ class _Sheet(FPDF):
                 x = MARGIN
                 for field in row:
                     self.box(x, y, LABEL_W, h, FIELD_LABELS[field], label=True)
-                    self.box(x + LABEL_W, y, value_w, h, display_value(field, rec, label_of, mask))
+                    self.box(x + LABEL_W, y, value_w, h, _prepare(display_value(field, rec, label_of, mask)))
                     x += LABEL_W + value_w
                 y += h
             y += 1.5
@@ -189,6 +282,17 @@ class _Sheet(FPDF):
         self.centred(30, 10, "没有符合条件的生源信息。", 11)
 
 
+def check_printable(rec: dict[str, Any], label_of: LabelOf, mask: Mask | None, fonts: _Fonts) -> None:
+    """Raise UnprintableCharacter for the first value character no font can print."""
+    for _, rows in SECTIONS:
+        for row in rows:
+            for field in row:
+                value = _prepare(display_value(field, rec, label_of, mask))
+                missing = fonts.first_missing(value)
+                if missing is not None:
+                    raise UnprintableCharacter(field, FIELD_LABELS[field], missing, text(rec.get("student_no")))
+
+
 def render_signoff_pdf(
     records: Iterable[dict[str, Any]],
     label_of: LabelOf,
@@ -201,10 +305,21 @@ def render_signoff_pdf(
     """One A4 page per record, in the order given; no records give a single page that says so.
 
     ``font`` overrides ``find_cjk_font()``; it raises CjkFontNotFound when no CJK font is installed.
+    Every character of every printed value must have a glyph in the main font or a fallback
+    (fonts.FALLBACK_FONTS); otherwise UnprintableCharacter (422) names the field and the character
+    and nothing is printed, so a student never signs a name with a character silently missing.
     """
     cjk = font if isinstance(font, CjkFont) else find_cjk_font(font)
-    pdf = _Sheet(cjk, title, school_name)
+    fonts = _Fonts(cjk, find_fallback_fonts())
     lookup = cached_label_of(label_of)
+    records = list(records)
+    for field, label, value in (("title", "标题", title), ("school_name", "学校名称", school_name)):
+        missing = fonts.first_missing(value)
+        if missing is not None:
+            raise UnprintableCharacter(field, label, missing, "")
+    for rec in records:
+        check_printable(rec, lookup, mask, fonts)
+    pdf = _Sheet(cjk, title, school_name, fonts)
     for rec in records:
         pdf.student_page(rec, lookup, mask)
     if pdf.page_no() == 0:

@@ -174,8 +174,9 @@ def signoff_for_record(actor: Actor, record_id: int) -> bytes:
     flat = flatten(data, school_name=_school_name(actor, school), school_code=school, student_no=student_no,
                    name=name, id_number=id_number, origin_region=origin, review_status=status,
                    report_status=report_status, last_comment=comment or "")
-    _audit_export(actor, "signoff_pdf", None, {"record": rid})
-    return render_signoff_pdf([flat], label_of, school_name=flat["school_name"], mask=mask_for(actor))
+    pdf = render_signoff_pdf([flat], label_of, school_name=flat["school_name"], mask=mask_for(actor))
+    _audit_export(actor, "signoff_pdf", None, {"record": rid})  # after rendering: a refused sheet printed nothing
+    return pdf
 
 
 def signoff_for_filters(actor: Actor, filters: RecordFilters) -> bytes:
@@ -190,6 +191,7 @@ def signoff_for_filters(actor: Actor, filters: RecordFilters) -> bytes:
         raise InvalidInput(f"一次最多打印{MAX_SIGNOFF_PAGES}页，当前{total}条，请缩小范围",
                            details={"major": [f"最多{MAX_SIGNOFF_PAGES}条"]})
     records = list(iter_flat_records(actor, filters))
-    _audit_export(actor, "signoff_pdf", filters, {"pages": len(records)})
     school_name = records[0]["school_name"] if records else _school_name(actor, actor.school_code or "")
-    return render_signoff_pdf(records, label_of, school_name=school_name, mask=mask_for(actor))
+    pdf = render_signoff_pdf(records, label_of, school_name=school_name, mask=mask_for(actor))
+    _audit_export(actor, "signoff_pdf", filters, {"pages": len(records)})  # after rendering, as above
+    return pdf

@@ -26,6 +26,7 @@ from service.services import audit
 from service.services.actors import Actor
 from service.services.roster_read import Progress, read_roster
 from service.services.roster_rows import REPORT_FIELDS, ParsedRow, parse_row, row_hash
+from service.services.roster_xlsx import ReadLimits
 from service.services.schools import OrgCache, school_chain
 
 OUTCOMES = ("imported", "updated", "unchanged", "excluded", "error")
@@ -162,14 +163,18 @@ def _write(pending: list[tuple[ParsedRow, dict[str, Any]]], outcomes: dict[int, 
 
 
 def import_roster(data: bytes, filename: str, *, school_code: str, year: int, actor: Actor,
-                  codes: CodeRegistry | None = None, progress: Progress | None = None) -> ImportReport:
-    """Import one roster file for (school, graduation year); returns the per-row report."""
+                  codes: CodeRegistry | None = None, progress: Progress | None = None,
+                  limits: ReadLimits | None = None) -> ImportReport:
+    """Import one roster file for (school, graduation year); returns the per-row report.
+
+    `limits` bounds the reading (rows, columns, cells, unpacked size); callers pass
+    ReadLimits.from_settings(settings), the defaults match config/defaults.toml."""
     started = time.perf_counter()
     school = _authorize(actor, school_code)
     if not 2000 <= year <= 2100:
         raise InvalidInput("毕业年份不正确", details={"year": ["应为四位年份，如2021"]})
     codes = codes or get_codes()
-    roster = read_roster(data, filename, progress)
+    roster = read_roster(data, filename, progress, limits)
     total = len(roster.rows)
     parsed: list[ParsedRow] = []
     if progress is not None:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import csv
 import io
 import unicodedata
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from service.errors import InvalidInput
+from service.services.roster_xlsx import ReadLimits, too_large, xlsx_rows
 
 # (header, field key, required column)
 COLUMNS: tuple[tuple[str, str, bool], ...] = (
@@ -47,6 +47,8 @@ ALIASES = {
     "专业名称": "专业", "学生姓名": "姓名", "是否能正常毕业": "能否正常毕业", "能否毕业": "能否正常毕业",
 }
 CSV_ENCODINGS = ("utf-8-sig", "gb18030")
+# Excel's "Unicode text" export is UTF-16 with a BOM; without this it would decode as GB18030 garbage.
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 HEADER_SEARCH_ROWS = 10  # a title line or two above the header is common in exported sheets
 
 Progress = Callable[[str, int, int], None]
@@ -67,12 +69,19 @@ def _header_key(cell: Any) -> str | None:
     return next((key for header, key, _ in COLUMNS if header == text), None)
 
 
-def _find_header(rows: list[tuple[Any, ...]]) -> int:
+def _find_header(rows: list[tuple[int, tuple[Any, ...]]]) -> int:
     """Index of the first row naming at least three known columns."""
-    for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+    for index, (_, row) in enumerate(rows[:HEADER_SEARCH_ROWS]):
         if sum(1 for cell in row if _header_key(cell)) >= 3:
             return index
     raise InvalidInput("找不到表头行：第一行应包含学号、姓名、证件号码等列名", code="roster_no_header")
+
+
+def _header_width(row: tuple[Any, ...]) -> int | None:
+    """For the xlsx reader: the header row's width (up to its last non-empty cell), None for other rows."""
+    if sum(1 for cell in row if _header_key(cell)) < 3:
+        return None
+    return max(i + 1 for i, cell in enumerate(row) if cell not in (None, ""))
 
 
 def _map_columns(header: tuple[Any, ...]) -> tuple[dict[str, int], list[str]]:
@@ -95,61 +104,87 @@ def _map_columns(header: tuple[Any, ...]) -> tuple[dict[str, int], list[str]]:
     return columns, ignored
 
 
-def _xlsx_rows(data: bytes, progress: Progress | None) -> list[tuple[Any, ...]]:
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise InvalidInput("无法读取该 Excel 文件，请确认是 .xlsx 格式", code="roster_unreadable",
-                           details={"file": [str(exc)[:200]]}) from None
-    try:
-        sheet = workbook.worksheets[0]
-        total = max(0, (sheet.max_row or 0) - 1)
-        rows: list[tuple[Any, ...]] = []
-        if progress is not None:
-            progress("读取", 0, total)
-        for row in sheet.iter_rows(values_only=True):
-            rows.append(row)
-            if progress is not None and len(rows) % 1000 == 0:
-                progress("读取", len(rows), total)
-        return rows
-    finally:
-        workbook.close()
-
-
-def _csv_rows(data: bytes) -> list[tuple[Any, ...]]:
-    for encoding in CSV_ENCODINGS:
+def _csv_text(data: bytes) -> str:
+    if data.startswith(UTF16_BOMS):
         try:
-            text = data.decode(encoding)
-            break
+            return data.decode("utf-16")
         except UnicodeDecodeError:
-            continue
+            pass
     else:
-        raise InvalidInput("无法识别 CSV 文件的编码（支持 UTF-8 和 GB18030）", code="roster_unreadable")
+        for encoding in CSV_ENCODINGS:
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+    raise InvalidInput("无法识别 CSV 文件的编码（支持 UTF-8、GB18030 和带 BOM 的 UTF-16），请另存为 UTF-8 后重试",
+                       code="roster_unreadable", details={"file": ["编码无法识别"]})
+
+
+def _csv_rows(data: bytes, limits: ReadLimits) -> list[tuple[int, tuple[Any, ...]]]:
+    text = _csv_text(data)
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel  # type: ignore[assignment]
-    return [tuple(row) for row in csv.reader(io.StringIO(text, newline=""), dialect)]
+    rows: list[tuple[int, tuple[Any, ...]]] = []
+    cells = 0
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    try:
+        for number, row in enumerate(reader, start=1):
+            if len(rows) >= limits.max_rows + HEADER_SEARCH_ROWS:
+                raise too_large("行数", limits.max_rows)
+            cells += len(row)
+            if cells > limits.max_cells:
+                raise too_large("单元格数", limits.max_cells)
+            rows.append((number, tuple(row[:limits.max_columns])))
+    except csv.Error as exc:  # e.g. a field over csv.field_size_limit() (131,072 characters)
+        line = reader.line_num
+        raise InvalidInput(f"CSV 文件第 {line} 行无法解析（单元格过长或引号不配对）", code="roster_unreadable",
+                           details={"file": [f"第 {line} 行：{str(exc)[:200]}"]}) from None
+    return rows
 
 
-def read_roster(data: bytes, filename: str, progress: Progress | None = None) -> RosterFile:
-    """Parse the upload; raises InvalidInput for an unreadable file or missing columns."""
+def _check_values(rows: list[tuple[int, tuple[Any, ...]]], limits: ReadLimits) -> None:
+    """Refuse what the database cannot store or no roster holds: NUL, lone surrogates, huge cells."""
+    for number, row in rows:
+        for value in row:
+            if not isinstance(value, str):
+                continue
+            if len(value) > limits.max_field_chars:
+                raise InvalidInput(f"第 {number} 行有单元格超过 {limits.max_field_chars:,} 个字符",
+                                   code="roster_field_too_long",
+                                   details={"file": [f"第 {number} 行单元格过长"]})
+            bad = next((ch for ch in value if ch == "\x00" or "\ud800" <= ch <= "\udfff"), None)
+            if bad is not None:
+                raise InvalidInput(f"第 {number} 行含有无法保存的字符 U+{ord(bad):04X}，请检查文件内容",
+                                   code="roster_bad_character",
+                                   details={"file": [f"第 {number} 行含有字符 U+{ord(bad):04X}"]})
+
+
+def read_roster(data: bytes, filename: str, progress: Progress | None = None,
+                limits: ReadLimits | None = None) -> RosterFile:
+    """Parse the upload; raises InvalidInput for an unreadable or too large file or missing columns.
+
+    The work is bounded by `limits` (rows, columns, cells, unpacked size), never by what the file
+    declares about itself."""
+    limits = limits or ReadLimits()
     name = filename.lower()
     if name.endswith(".xlsx"):
-        raw = _xlsx_rows(data, progress)
+        raw = xlsx_rows(data, limits, progress, _header_width)
     elif name.endswith(".csv"):
-        raw = _csv_rows(data)
+        raw = _csv_rows(data, limits)
     else:
         raise InvalidInput("只支持 .xlsx 或 .csv 格式的学籍文件", code="roster_bad_type")
     if not raw:
         raise InvalidInput("文件是空的", code="roster_empty")
+    _check_values(raw, limits)
     start = _find_header(raw)
-    columns, ignored = _map_columns(raw[start])
+    columns, ignored = _map_columns(raw[start][1])
     rows: list[tuple[int, dict[str, Any]]] = []
-    for offset, row in enumerate(raw[start + 1:], start=start + 2):
+    for number, row in raw[start + 1:]:
         if all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in row):
             continue
-        rows.append((offset, {key: (row[i] if i < len(row) else None) for key, i in columns.items()}))
+        rows.append((number, {key: (row[i] if i < len(row) else None) for key, i in columns.items()}))
+    if len(rows) > limits.max_rows:
+        raise too_large("行数", limits.max_rows)
     return RosterFile(columns=columns, rows=rows, ignored_columns=ignored)

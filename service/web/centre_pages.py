@@ -14,6 +14,7 @@ from service.services import accounts, migration, processes, progress
 from service.services import roster as roster_service
 from service.services import roster_report as roster_report_service
 from service.services.actors import Actor
+from service.services.roster_xlsx import ReadLimits
 from service.web.common import (
     ADMIN,
     CENTRE,
@@ -109,7 +110,8 @@ def roster(actor: Actor) -> str | tuple[str, int]:
             if upload is None or not upload.filename:
                 raise InvalidInput("请选择要上传的学籍文件（.xlsx 或 .csv）")
             report = roster_service.import_roster(upload.read(), upload.filename, school_code=actor.school_code or "",
-                                                  year=year, actor=actor)
+                                                  year=year, actor=actor,
+                                                  limits=ReadLimits.from_settings(settings()))
         except GradflowError as exc:
             error = exc
     elif request.args.get("import", "").isdigit():

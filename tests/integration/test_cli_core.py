@@ -152,8 +152,11 @@ def test_serve_answers_healthz(tmp_path: Path) -> None:
             except OSError:
                 time.sleep(0.2)
         assert body is not None, "server did not answer"
-        assert body["status"] == "ok"
-        assert [v["process_id"] for v in body["process_versions"] if v["active"]] == ["graduate_report_three_level"]
+        assert body == {"status": "ok"}  # anonymous: up or down only
+        listed = subprocess.run([sys.executable, "-m", "service.cli", "process", "list"], env=env,
+                                capture_output=True, text=True, timeout=60)
+        active = [line for line in listed.stdout.splitlines() if "graduate_report_three_level" in line]
+        assert active, listed.stdout + listed.stderr
     finally:
         proc.terminate()
         proc.wait(10)

@@ -1,7 +1,18 @@
-"""/healthz reports the database and the deployed process versions."""
+"""/healthz reports up/down to anyone, and the database and deployed process versions to an admin."""
+
+from service.services.actors import ADMIN_ROLE
+from tests.support.accounts import login, make_user
 
 
-def test_healthz_lists_database_and_active_version(client) -> None:
+def test_anonymous_healthz_says_only_up_or_down(client) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.get_json() == {"status": "ok"}
+    assert b"instances" not in response.data and b"waiting" not in response.data
+
+
+def test_healthz_lists_database_and_active_version_to_an_admin(client) -> None:
+    make_user("ops", ADMIN_ROLE, None)
+    login(client, "ops", None)
     body = client.get("/healthz").get_json()
     assert body["status"] == "ok" and body["database"]["ok"]
     assert body["database"]["engine"] == "sqlite"
