@@ -94,6 +94,7 @@ class RecordSchema(RecordItemSchema):
     data = fields.Dict(metadata={"description": "{school: {...}, personal: {...}, other: {...}}"})
     pending = fields.List(fields.Nested(PendingSchema))
     editable = fields.Boolean()
+    edit_refused = fields.String(metadata={"description": "why the caller may not edit now (empty when editable)"})
     reviewable = fields.Boolean()
     created_by = fields.String()
     created_at = fields.DateTime()

@@ -67,7 +67,7 @@ class BatchSchema(ReviewSchema):
 class SkippedSchema(Schema):
     record_id = fields.Integer(allow_none=True)
     major_id = fields.Integer()
-    reason = fields.String(metadata={"description": "already_reviewed | not_at_your_level | out_of_scope | not_found"})
+    reason = fields.String(metadata={"description": "already_reviewed | not_at_your_level | not_found (also for records out of your scope) | process_condition_failed"})
     message = fields.String()
 
 

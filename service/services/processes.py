@@ -56,7 +56,7 @@ def deploy(xml: bytes, source_name: str, *, actor: Actor = SYSTEM, activate: boo
         if version is None:
             version = ProcessVersion.create(
                 sha256=sha, process_id=definition.process_id, name=definition.meta["name"],
-                source_name=source_name, bpmn_xml=xml.decode("utf-8"), spec_json=spec_json,
+                source_name=source_name, bpmn_xml=xml.decode("utf-8-sig"), spec_json=spec_json,
                 meta=definition.meta, deployed_by=actor.username,
             )
             created = True

@@ -3,8 +3,8 @@
 Edits are validated like the student's submit and applied under the record's lock
 (transitions.locked_change), so a record that is 完成 or was changed meanwhile is refused with 409;
 every changed field is audited with its old and new value (证件号码 masked in the audit).
-Which statuses are editable comes from the BPMN: pending at a review task, or at a resubmit task
-(a submit task other than the initial one) — never while the student has not yet submitted.
+Edits belong to the level the record is waiting at (see edit_refusal); levels, lanes and statuses
+come from the BPMN.
 """
 
 from __future__ import annotations
@@ -16,7 +16,15 @@ from peewee import IntegrityError
 
 from service.codes import REGION, get_codes
 from service.db import write_transaction
-from service.errors import Conflict, InvalidInput, NotFound, PermissionDenied, StaleVersion
+from service.errors import (
+    Conflict,
+    GradflowError,
+    InvalidInput,
+    NotFound,
+    NotPendingAtLevel,
+    PermissionDenied,
+    StaleVersion,
+)
 from service.models import College, Major, PendingTask, ProcessInstance, Record, RosterStudent, utcnow
 from service.services import audit, processes
 from service.services.actors import Actor
@@ -46,17 +54,41 @@ def _pending(record_id: int) -> list[dict[str, str]]:
             for p in PendingTask.select().where(PendingTask.record == record_id)]
 
 
-def editable(inst: ProcessInstance, pending: list[dict[str, str]]) -> bool:
-    """Pending at a review, or back with the student after a rejection (BPMN-defined statuses)."""
+def edit_refusal(actor: Actor, inst: ProcessInstance, pending: list[dict[str, str]]) -> GradflowError | None:
+    """Why this reviewer may not edit the record now, or None when they may.
+
+    Edits belong to the level the record is waiting at: a reviewer edits a record (in scope) while
+    it is pending at a review task in the reviewer's own lane, or while it is back with the student
+    after a rejection (a submit task other than the initial one, 不同意 in the shipped files) — never
+    before the student's first submit, never once 完成. Lanes and statuses come from the BPMN.
+
+    The centre (the last level) gets no exception for records still at lower levels: the level the
+    record waits at is the one answering for it, and an edit there would change data under the
+    reviewer who is about to decide on it. The centre corrects a record once it reaches its own
+    level, or sends it back (不通过) so that every level sees the corrected data again.
+    """
     if inst.completed:
-        return False
+        return Conflict("审核已完成的记录不能再修改", code="record_completed")
     definition = processes.definition(inst.version_id)
+    if actor.role not in definition.reviewer_roles:
+        return PermissionDenied("您的角色不能修改生源信息", code="wrong_lane")
     initial = definition.meta["initial_status"]
+    waiting_for_review = False
     for p in pending:
         task = definition.meta["tasks"].get(p["task"], {})
-        if task.get("action") == "review" or (task.get("action") == "submit" and task.get("status") != initial):
-            return True
-    return False
+        if task.get("action") == "review":
+            if task.get("role") == actor.role:
+                return None
+            waiting_for_review = True
+        elif task.get("action") == "submit" and task.get("status") != initial:
+            return None
+    if waiting_for_review:
+        return NotPendingAtLevel("该记录当前不在您的审核环节，不能编辑")
+    return Conflict("学生尚未提交，暂不能编辑", code="not_editable")
+
+
+def editable(actor: Actor, inst: ProcessInstance, pending: list[dict[str, str]]) -> bool:
+    return edit_refusal(actor, inst, pending) is None
 
 
 def _masked_data(data: dict[str, Any], full: bool) -> dict[str, Any]:
@@ -69,6 +101,7 @@ def _masked_data(data: dict[str, Any], full: bool) -> dict[str, Any]:
 
 def detail(actor: Actor, rec: Record, inst: ProcessInstance, *, full_id: bool = False) -> dict[str, Any]:
     pending = _pending(rec.id)
+    refusal = edit_refusal(actor, inst, pending)
     college = College.get_or_none(College.id == rec.college_id) if rec.college_id else None
     major = Major.get_or_none(Major.id == rec.major_id) if rec.major_id else None
     return {
@@ -81,7 +114,7 @@ def detail(actor: Actor, rec: Record, inst: ProcessInstance, *, full_id: bool = 
         "data": _masked_data(rec.data or {}, full_id),
         "review_status": inst.status, "report_status": inst.report_status, "completed": inst.completed,
         "lock_version": inst.lock_version, "pending": pending,
-        "editable": editable(inst, pending), "reviewable": any(p["role"] == actor.role for p in pending),
+        "editable": refusal is None, "edit_refused": refusal.message if refusal else "", "reviewable": any(p["role"] == actor.role for p in pending),
         "created_by": rec.created_by, "created_at": rec.created_at, "updated_at": rec.updated_at,
         "submitted_at": rec.submitted_at,
     }
@@ -155,10 +188,11 @@ def edit_record(actor: Actor, record_id: int, patch: dict[str, Any], *,
                 expected_version: int | None = None) -> dict[str, Any]:
     """Apply a reviewer's changes; returns the record (masked) and the validation warnings."""
     rec, inst = _load(actor, record_id)
-    if inst.completed:
-        raise Conflict("审核已完成的记录不能再修改", code="record_completed")
-    if not editable(inst, _pending(rec.id)):
-        raise Conflict("学生尚未提交，暂不能编辑", code="not_editable")
+    refusal = edit_refusal(actor, inst, _pending(rec.id))
+    if refusal is not None:
+        raise refusal
+    if expected_version is None:  # the rule above was checked on this version: write only on it
+        expected_version = inst.lock_version
     before: dict[str, Any] = rec.data or {}
     merged, touched = _apply_patch(before, patch, rec.id_number)
     outcome = validate_report(merged, rec.category, draft=False)

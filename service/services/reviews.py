@@ -25,6 +25,7 @@ from service.services.actors import Actor
 from service.services.review_scope import pending_scope
 from service.services.transitions import (
     PreparedStep,
+    ProcessConditionFailed,
     TransitionResult,
     check_decision,
     complete_task,
@@ -39,13 +40,15 @@ MAX_BATCH = 20_000
 COMMIT_EVERY = 100
 ALREADY_REVIEWED = "already_reviewed"
 NOT_AT_YOUR_LEVEL = "not_at_your_level"
-OUT_OF_SCOPE = "out_of_scope"
 NOT_FOUND = "not_found"
+PROCESS_ERROR = "process_condition_failed"
+# A record (or major) the caller may not see is reported exactly like one that does not exist:
+# one answer for both, so ids of other colleges or schools reveal nothing.
 REASON_TEXT = {
     ALREADY_REVIEWED: "已审核（已通过您的审核环节或已完成）",
     NOT_AT_YOUR_LEVEL: "当前不在您的审核环节",
-    OUT_OF_SCOPE: "不在您的管辖范围内",
     NOT_FOUND: "记录不存在",
+    PROCESS_ERROR: "流程条件无法判定，记录未作任何更改，请联系管理员",
 }
 
 
@@ -115,6 +118,8 @@ def review_batch(actor: Actor, decision: str, comment: str = "", *, record_ids: 
                 continue
             try:
                 prepared.append(prepare_step(record_id, item, actor, decision=decision, comment=comment))
+            except ProcessConditionFailed:  # the engine could not go on: nothing written for it
+                result.skip(record_id, PROCESS_ERROR)
             except Conflict:  # someone else acted between the candidate query and the read
                 result.skip(record_id, ALREADY_REVIEWED)
         _write_chunk(actor, prepared, result)
@@ -142,10 +147,8 @@ def _skip_majors(actor: Actor, major_ids: list[int], result: BatchResult) -> Non
             Major.select(Major.id, Major.school, Major.college).where(Major.id.in_(major_ids)).tuples()}
     for mid in major_ids:
         found = rows.get(mid)
-        if found is None or found[0] != actor.school_code:
+        if found is None or found[0] != actor.school_code or not actor.can_see(found[0], found[1], mid):
             result.skip(None, NOT_FOUND, major=mid)
-        elif not actor.can_see(found[0], found[1], mid):
-            result.skip(None, OUT_OF_SCOPE, major=mid)
 
 
 def _explain(actor: Actor, missing: list[int], result: BatchResult) -> None:
@@ -165,13 +168,11 @@ def _explain(actor: Actor, missing: list[int], result: BatchResult) -> None:
             info[row[0]] = row[1:]
     for rid in missing:
         row = info.get(rid)
-        if row is None or row[0] != actor.school_code:
+        if row is None or row[0] != actor.school_code or not actor.can_see(row[0], row[1], row[2], rid):
             result.skip(rid, NOT_FOUND)
             continue
         school, college, major, completed, role = row
-        if not actor.can_see(school, college, major):
-            result.skip(rid, OUT_OF_SCOPE)
-        elif completed or (role in order and order.index(role) > mine):
+        if completed or (role in order and order.index(role) > mine):
             result.skip(rid, ALREADY_REVIEWED)
         else:
             result.skip(rid, NOT_AT_YOUR_LEVEL)

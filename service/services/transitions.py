@@ -8,6 +8,7 @@ committed first the UPDATE matches nothing and the whole change is refused as a 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -29,8 +30,19 @@ from service.services import audit, processes
 from service.services.actors import Actor
 from service.workflow import engine
 from service.workflow.definitions import ProcessDefinition
+from service.workflow.variables import DECISIONS
 
-DECISIONS = ("approve", "reject")
+log = logging.getLogger(__name__)
+
+
+class ProcessConditionFailed(Conflict):
+    """The process could not decide where the record goes next (a gateway condition failed).
+
+    Deployment refuses such gateways, so only a version stored before those checks can raise it;
+    nothing is written, and the message tells people to ask the administrator.
+    """
+
+    code, default_message = "process_condition_failed", "流程条件无法判定，记录未作任何更改，请联系管理员检查流程版本"
 
 
 def check_decision(decision: str | None, comment: str) -> str:
@@ -147,6 +159,12 @@ def prepare_step(record_id: int, loaded: _Loaded, actor: Actor, *, decision: str
         after = engine.complete(definition, workflow, step.task_id, data)
     except engine.NotReady:
         raise TaskNotReady() from None
+    except engine.EvaluationFailed as exc:
+        log.error("process %s: engine stopped at %r after task %s of record %s: %s", definition.sha256[:12],
+                  exc.element, step.task_name, record_id, exc)
+        where = f"（{exc.element}）" if exc.element else ""
+        raise ProcessConditionFailed(details={"element": exc.element} if exc.element else None,
+                                     message=f"流程条件无法判定{where}，记录未作任何更改，请联系管理员检查流程版本") from None
     snap = engine.snapshot(definition, workflow, after)
     return PreparedStep(record_id, loaded, definition.sha256, step, len(steps), snap,
                         engine.dump(definition, workflow), decision or "", comment)

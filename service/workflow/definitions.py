@@ -12,7 +12,10 @@ Properties read from the BPMN:
 
 from __future__ import annotations
 
+import ast
+import codecs
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +25,8 @@ from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from service.errors import ProcessValidationError
-from service.workflow.expressions import ExpressionError, parse_expression
+from service.workflow.expressions import ExpressionError, evaluate, parse_expression
+from service.workflow.variables import PROCESS_VARIABLES, samples
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 NS = {"bpmn": BPMN_NS, "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core"}
@@ -30,6 +34,18 @@ ACTIONS = ("submit", "review")
 # Elements that would run code or leave the process: none is needed for a review chain.
 FORBIDDEN_ELEMENTS = ("scriptTask", "serviceTask", "businessRuleTask", "callActivity", "sendTask")
 MAX_BPMN_BYTES = 2 * 1024 * 1024
+# Namespaces an element of a deployed file may be in: BPMN model and diagram interchange, and
+# SpiffWorkflow's extensions. Anything else (XHTML, SVG, XSLT …) could run script in a browser.
+ALLOWED_NAMESPACES = frozenset({
+    BPMN_NS,
+    "http://www.omg.org/spec/BPMN/20100524/DI",
+    "http://www.omg.org/spec/DD/20100524/DC",
+    "http://www.omg.org/spec/DD/20100524/DI",
+    "http://spiffworkflow.org/bpmn/schema/1.0/core",
+})
+_CONSTANT_NAMES = frozenset({"True", "False", "None"})
+_DECLARED_ENCODING = re.compile(rb"""^<\?xml\b[^>]*?\bencoding\s*=\s*["']([^"']*)["']""")
+_FOREIGN_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 @dataclass
@@ -83,10 +99,7 @@ def parse_process(xml: bytes, source_name: str = "process.bpmn") -> ProcessDefin
     """Validate a BPMN document and build its definition; raises ProcessValidationError."""
     if len(xml) > MAX_BPMN_BYTES:
         raise ProcessValidationError([("(file)", f"file larger than {MAX_BPMN_BYTES} bytes")])
-    try:
-        root = etree.fromstring(xml, parser=etree.XMLParser(resolve_entities=False, no_network=True))
-    except etree.XMLSyntaxError as exc:
-        raise ProcessValidationError([("(file)", f"not well-formed XML: {exc}")]) from None
+    root = read_xml(xml)
 
     problems = _static_checks(root)
     if problems:
@@ -106,12 +119,59 @@ def parse_process(xml: bytes, source_name: str = "process.bpmn") -> ProcessDefin
         element = exc.id or _element_at_line(root, exc.line_number) or "(file)"
         where = f" (line {exc.line_number})" if exc.line_number else ""
         raise ProcessValidationError([(element, str(exc).splitlines()[0] + where)]) from None
+    except ProcessValidationError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - Spiff's parser fails on odd files with any exception
+        raise ProcessValidationError([("(file)", f"SpiffWorkflow 无法解析该流程（{type(exc).__name__}: {exc}）")]) from None
 
     meta = _describe(root, spec, process_id)
     return ProcessDefinition(
         sha256=sha256_of(xml), process_id=process_id, spec=spec,
         subprocess_specs=subprocess_specs, meta=meta, xml=xml,
     )
+
+
+def _refuse(problem: str) -> ProcessValidationError:
+    return ProcessValidationError([("(file)", problem)])
+
+
+def read_xml(xml: bytes) -> etree._Element:
+    """Parse the file as UTF-8 XML without DTDs, entities or network access; raises ProcessValidationError.
+
+    Only UTF-8 is accepted (with or without a byte-order mark, declared or not): the stored text and
+    the diagram download are UTF-8, and one encoding keeps a version's bytes and text the same thing.
+    """
+    if not xml.strip():
+        raise _refuse("文件为空 (empty file)")
+    if xml.startswith(_FOREIGN_BOMS):
+        raise _refuse("BPMN 文件必须是 UTF-8 编码（检测到 UTF-16/UTF-32 字节顺序标记）(file must be UTF-8)")
+    body = xml[len(codecs.BOM_UTF8):] if xml.startswith(codecs.BOM_UTF8) else xml
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _refuse(f"BPMN 文件必须是 UTF-8 编码（第 {exc.start} 字节不是 UTF-8）(file must be UTF-8)") from None
+    if "\x00" in text:
+        raise _refuse("BPMN 文件必须是 UTF-8 编码（含有 NUL 字符，可能是 UTF-16）(file must be UTF-8)")
+    declared = _DECLARED_ENCODING.match(body)
+    if declared and declared.group(1).decode("ascii", "replace").lower() not in ("utf-8", "utf8"):
+        name = declared.group(1).decode("ascii", "replace")
+        raise _refuse(f"BPMN 文件声明的编码为 {name}，只接受 UTF-8 (declared encoding {name}; only UTF-8 is accepted)")
+    if "<!DOCTYPE" in text or "<!ENTITY" in text:
+        raise _refuse("不允许 DOCTYPE 或实体声明 (DOCTYPE / entity declarations are not allowed)")
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    try:
+        root = etree.fromstring(body, parser=parser)
+    except etree.XMLSyntaxError as exc:
+        raise _refuse(f"不是格式正确的 XML (not well-formed XML: {exc})") from None
+    tree = root.getroottree()
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        raise _refuse("不允许 DOCTYPE 或实体声明 (DOCTYPE / entity declarations are not allowed)")
+    if root.tag != f"{{{BPMN_NS}}}definitions":
+        raise _refuse(f"根元素必须是 bpmn:definitions（实际为 {root.tag}）(root element must be bpmn:definitions)")
+    for sibling in [*root.itersiblings(preceding=True), *root.itersiblings()]:
+        if isinstance(sibling, etree._ProcessingInstruction):
+            raise _refuse(f"不允许处理指令 <?{sibling.target} …?> (processing instructions are not allowed)")
+    return root
 
 
 def _element_at_line(root: etree._Element, line: object) -> str | None:
@@ -147,14 +207,19 @@ def _static_checks(root: etree._Element) -> list[tuple[str, str]]:
         owner = el.getparent().getparent()
         problems.append((owner.get("id", "?"), "pre/post scripts are not allowed"))
 
-    flows = {f.get("id"): f for f in root.iter(f"{{{BPMN_NS}}}sequenceFlow")}
-    for flow_id, flow in flows.items():
-        for cond in flow.iter(f"{{{BPMN_NS}}}conditionExpression"):
-            gateway = flow.get("sourceRef", "?")
-            try:
-                parse_expression(cond.text or "")
-            except ExpressionError as exc:
-                problems.append((gateway, f"condition on flow {flow_id} refused: {exc}"))
+    for el in root.iter():
+        if isinstance(el.tag, str):
+            ns = etree.QName(el).namespace
+            if ns not in ALLOWED_NAMESPACES:
+                problems.append((el.get("id") or etree.QName(el).localname,
+                                 f"不允许命名空间 {ns or '（无）'} 中的元素 <{etree.QName(el).localname}>"
+                                 "（只允许 BPMN、BPMNDI、DC、DI 与 spiffworkflow）"))
+        elif isinstance(el, etree._ProcessingInstruction):
+            problems.append(("(file)", f"不允许处理指令 <?{el.target} …?>"))
+    if problems:
+        return problems  # foreign content: refuse before looking any further
+
+    problems.extend(_check_gateways(root))
     # Other expression-bearing elements (loop, multi-instance, timers) are not part of the language.
     for tag in ("loopCardinality", "completionCondition", "loopCondition", "timeDate", "timeDuration",
                 "timeCycle"):
@@ -182,6 +247,117 @@ def _static_checks(root: etree._Element) -> list[tuple[str, str]]:
         if not _properties(end).get("status"):
             problems.append((end.get("id", "?"), "end event has no 'status' property"))
     return problems
+
+
+def _label(element: etree._Element | None, element_id: str) -> str:
+    """How a refusal names an element: 网关「审核结果」(gw_review_level2)."""
+    if element is None:
+        return element_id
+    kind = "网关" if etree.QName(element).localname.endswith("Gateway") else "元素"
+    name = element.get("name")
+    return f"{kind}「{name}」({element_id})" if name else f"{kind} {element_id}"
+
+
+def _check_gateways(root: etree._Element) -> list[tuple[str, str]]:
+    """Check every condition, then evaluate every branching element for every task data it can see.
+
+    A condition may name only the process variables (variables.PROCESS_VARIABLES). The data reaching
+    an element is what the human task before it sets (found by walking the flows backwards through
+    gateways and events); for each such sample every condition must evaluate, and an exclusive
+    gateway must select exactly one outgoing flow, or none when it has a default flow. So a
+    gateway that would fail at review time (1/0, an unknown name, `decision + 1`, no matching
+    branch) is refused here, naming it.
+    """
+    problems: list[tuple[str, str]] = []
+    elements = {el.get("id"): el for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
+    flows = list(root.iter(f"{{{BPMN_NS}}}sequenceFlow"))
+    incoming: dict[str, list[str]] = {}
+    outgoing: dict[str, list[etree._Element]] = {}
+    for flow in flows:
+        incoming.setdefault(flow.get("targetRef", ""), []).append(flow.get("sourceRef", ""))
+        outgoing.setdefault(flow.get("sourceRef", ""), []).append(flow)
+
+    for source, out in outgoing.items():
+        source_el = elements.get(source)
+        label = _label(source_el, source)
+        conditions: dict[str, ast.Expression] = {}
+        failed = False
+        for flow in out:
+            cond = flow.find(f"{{{BPMN_NS}}}conditionExpression")
+            if cond is None:
+                continue
+            flow_id = flow.get("id", "?")
+            text = (cond.text or "").strip()
+            try:
+                tree = parse_expression(text)
+            except ExpressionError as exc:
+                problems.append((source, f"{label} 的流 {flow_id} 条件不允许：{exc.zh}"))
+                failed = True
+                continue
+            unknown = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+                             - PROCESS_VARIABLES - _CONSTANT_NAMES)
+            if unknown:
+                problems.append((source, f"{label} 的流 {flow_id} 条件使用了未定义的变量 {'、'.join(unknown)}"
+                                         f"（流程只提供 {'、'.join(sorted(PROCESS_VARIABLES))}）"))
+                failed = True
+                continue
+            conditions[flow_id] = tree
+        if failed or not conditions:
+            continue
+        local = etree.QName(source_el).localname if source_el is not None else ""
+        default = source_el.get("default") if source_el is not None else None
+        unconditional = [f.get("id", "?") for f in out
+                         if f.find(f"{{{BPMN_NS}}}conditionExpression") is None and f.get("id") != default]
+        for data in _data_reaching(source, elements, incoming):
+            chosen = list(unconditional) if local == "exclusiveGateway" else []
+            broken = False
+            for flow_id, tree in conditions.items():
+                try:
+                    if evaluate(tree, data):
+                        chosen.append(flow_id)
+                except ExpressionError as exc:
+                    problems.append((source, f"{label} 的流 {flow_id} 条件在 {_describe_data(data)} 时无法计算："
+                                             f"{exc.zh}"))
+                    broken = True
+            if broken:
+                break
+            if local == "exclusiveGateway" and (len(chosen) > 1 or (not chosen and not default)):
+                what = "没有任何分支" if not chosen else f"同时选中了 {len(chosen)} 个分支（{'、'.join(chosen)}）"
+                problems.append((source, f"{label} 在 {_describe_data(data)} 时{what}：每个审核结果必须恰好选中一个分支"))
+                break
+    return problems
+
+
+def _describe_data(data: dict[str, Any]) -> str:
+    if not data:
+        return "没有审核数据（提交）"
+    return "、".join(f"{k} = {v!r}" for k, v in data.items())
+
+
+def _data_reaching(node: str, elements: dict[str, etree._Element], incoming: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """Every task data a node can see: the samples of the human tasks whose step leads to it."""
+    found: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    queue = list(incoming.get(node, []))
+    while queue:
+        current = queue.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        el = elements.get(current)
+        local = etree.QName(el).localname if el is not None else ""
+        if local == "userTask":
+            action = _properties(el).get("action", "") if el is not None else ""
+            candidates = samples(action)
+        elif local == "startEvent" or not incoming.get(current):
+            candidates = [{}]
+        else:
+            queue.extend(incoming.get(current, []))
+            continue
+        for data in candidates:
+            if data not in found:
+                found.append(data)
+    return found or [{}]
 
 
 def _describe(root: etree._Element, spec: BpmnProcessSpec, process_id: str) -> dict[str, Any]:

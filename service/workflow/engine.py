@@ -12,19 +12,33 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from service.workflow.definitions import ProcessDefinition
-from service.workflow.expressions import RESTRICTED_ENGINE
+from service.workflow.expressions import RESTRICTED_ENGINE, ExpressionError
 from service.workflow.serializer import dump_instance, load_instance
+from service.workflow.variables import ROUND_KEYS
 
-# Task-data keys a human step sets; removed before the next round so a decision never leaks
-# into the following review (the rejection loop keeps task data otherwise).
-ROUND_KEYS = ("decision", "comment")
+__all__ = ["ROUND_KEYS", "EvaluationFailed", "NotReady", "PendingStep", "Snapshot", "complete", "dump", "load",
+           "pending", "snapshot", "start"]
 
 
 class NotReady(RuntimeError):
     """The task exists but is not READY (already done, or not yet reached)."""
+
+
+class EvaluationFailed(RuntimeError):
+    """The engine could not go on after the step (a condition failed, no branch matched).
+
+    Deployment checks every gateway, so this happens only with versions stored before those checks;
+    the caller discards the in-memory workflow, so nothing is written. `element` is the spec name
+    the engine stopped at, when known.
+    """
+
+    def __init__(self, message: str, element: str = "") -> None:
+        super().__init__(message)
+        self.element = element
 
 
 @dataclass(frozen=True)
@@ -117,8 +131,13 @@ def complete(definition: ProcessDefinition, workflow: BpmnWorkflow, task_id: str
     for key in ROUND_KEYS:
         task.data.pop(key, None)
     task.data.update(data)
-    task.run()
-    workflow.do_engine_steps()
+    try:
+        task.run()
+        workflow.do_engine_steps()
+    except (SpiffWorkflowException, ExpressionError) as exc:
+        spec = getattr(exc, "task_spec", None) or getattr(getattr(exc, "task", None), "task_spec", None)
+        raise EvaluationFailed(str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                               getattr(spec, "name", "") or "") from exc
     for key in ROUND_KEYS:
         workflow.data.pop(key, None)
     return pending(definition, workflow, clear_round=True)

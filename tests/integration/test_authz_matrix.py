@@ -54,8 +54,8 @@ EXPECTED: dict[str, dict[str, tuple[int, int]]] = {
         "batch": (200, 200), "history": (404, 404), "majors": (200, 200), "audit": (403, 403),
         "export": (200, 200), "signoff": (404, 404), "signoff_major": (200, 200),
     },
-    "centre": {  # the in-scope record waits for the counselor, so the centre's review is a 409
-        "list": (200, 200), "get": (200, 404), "edit": (200, 404), "add": (201, 404), "review": (409, 404),
+    "centre": {  # the in-scope record waits for the counselor, so the centre's review and edit are 409s
+        "list": (200, 200), "get": (200, 404), "edit": (409, 404), "add": (201, 404), "review": (409, 404),
         "batch": (200, 200), "history": (200, 404), "majors": (200, 200), "audit": (200, 200),
         "export": (200, 200), "signoff": (200, 404), "signoff_major": (200, 200),
     },

@@ -82,7 +82,7 @@ def test_batch_by_selection_reports_each_skip_reason(app, world) -> None:
     assert (body["requested"], body["candidates"], body["succeeded"]) == (len(ids), 3, 3)
     reasons = {s["record_id"]: s["reason"] for s in body["skipped"]}
     assert reasons == {already.id: "already_reviewed", done.id: "already_reviewed", not_yet.id: "not_at_your_level",
-                       out.id: "out_of_scope", elsewhere.id: "not_found", 987654: "not_found"}
+                       out.id: "not_found", elsewhere.id: "not_found", 987654: "not_found"}
     assert body["status_after"] == {"中心待审": 3}
     assert [_status(p) for p in pending] == ["中心待审"] * 3
     assert (_status(out), _status(elsewhere), _status(not_yet)) == ("二级待审", "二级待审", "未提交")
@@ -91,6 +91,27 @@ def test_batch_by_selection_reports_each_skip_reason(app, world) -> None:
     assert again.get_json()["succeeded"] == 0
     assert {s["reason"] for s in again.get_json()["skipped"]} == {"already_reviewed"}
     assert audit.verify().ok
+
+
+def test_batch_answers_alike_for_out_of_scope_and_missing_ids(app, world) -> None:
+    """The attack: a counselor of college 1 probes ids; `out_of_scope` used to say "this id exists in
+    your school", `not_found` "it does not (or is another school's)". Now both get one answer."""
+    w = world
+    other_college = rv.submitted(w, w.m3)  # same school, college 2: not the counselor's
+    other_school = rv.submitted(w, w.other_major)
+    rv.user("c1", "counselor", w.school, colleges=(w.c1,))
+    api = rv.login(app, "c1")
+    probe = [other_college.id, other_school.id, 99_999_999]
+    r = api.post("/api/v1/reviews/batch", json={"record_ids": probe, "decision": "approve"})
+    assert r.status_code == 200
+    answers = {s["record_id"]: (s["reason"], s["message"]) for s in r.get_json()["skipped"]}
+    assert set(answers) == set(probe) and len(set(answers.values())) == 1
+    assert answers[other_college.id] == ("not_found", "记录不存在")
+    r = api.post("/api/v1/reviews/batch", json={"majors": [w.m3.id, w.other_major.id, 99_999_999],
+                                                "decision": "approve"})
+    answers_m = {s["major_id"]: (s["reason"], s["message"]) for s in r.get_json()["skipped"]}
+    assert len(answers_m) == 3 and set(answers_m.values()) == {("not_found", "记录不存在")}
+    assert (_status(other_college), _status(other_school)) == ("二级待审", "二级待审")  # nothing written
 
 
 def test_batch_by_majors(app, world) -> None:
@@ -107,7 +128,7 @@ def test_batch_by_majors(app, world) -> None:
     body = r.get_json()
     assert r.status_code == 200 and body["succeeded"] == 4 and body["candidates"] == 4
     assert {(s["major_id"], s["reason"]) for s in body["skipped"]} == {
-        (w.m3.id, "out_of_scope"), (w.other_major.id, "not_found")}
+        (w.m3.id, "not_found"), (w.other_major.id, "not_found")}
     assert [_status(x) for x in in_m1] == ["不同意"] * 4
     assert [_status(x) for x in in_m2] == ["二级待审"] * 2 and _status(in_m3) == "二级待审"
     comments = {e.comment for e in AuditEvent.select().where(AuditEvent.record.in_([x.id for x in in_m1])

@@ -56,3 +56,29 @@ def test_unknown_name_is_an_error_not_none() -> None:
 def test_engine_refuses_scripts() -> None:
     with pytest.raises(ExpressionError):
         RESTRICTED_ENGINE.environment.execute("x = 1", {})
+
+
+@pytest.mark.parametrize("source", ["1/0", "1 // (2 - 2)", "3 % 0", "10 ** 3", "100000000000000000000 > 1", "1e400 > 1"])
+def test_constant_zero_divisors_powers_and_huge_constants_are_refused_when_parsed(source: str) -> None:
+    with pytest.raises(ExpressionError) as caught:
+        parse_expression(source)
+    assert caught.value.zh and caught.value.zh != str(caught.value)  # a Chinese message for people
+
+
+@pytest.mark.parametrize(
+    ("source", "variables"),
+    [
+        ('["x"] * 1500000000', {}),                   # 3 GB per review before: refused before allocating
+        ("decision * 3", {"decision": "approve"}),     # string repetition
+        ("decision + 1", {"decision": "approve"}),     # arithmetic on text
+        ("n / d", {"n": 1, "d": 0}),                   # a zero the data produced
+        ("n * n * n * n", {"n": 10**6}),               # results stay bounded
+        ("comment < 5", {"comment": "x"}),             # text against a number
+        ("-decision", {"decision": "approve"}),
+        ("{[1]} == 1", {}),                            # unhashable set element
+    ],
+)
+def test_evaluation_failures_are_expression_errors_never_bare_python_errors(source: str, variables: dict) -> None:
+    with pytest.raises(ExpressionError) as caught:
+        evaluate(source, variables)
+    assert caught.value.zh
