@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from peewee import JOIN, IntegrityError
+from peewee import IntegrityError
 
 from service.config import Settings
 from service.db import write_transaction
@@ -93,6 +93,11 @@ def window_for(school_code: str, college_id: int | None, student_no: str, settin
                          resubmit_until=policy.from_utc_naive(row.resubmit_until) if row is not None else None)
 
 
+def default_deadline(settings: Settings) -> datetime | None:
+    """GRADFLOW_DEADLINE (the deadline of schools whose centre set none), aware UTC."""
+    return policy.default_deadline(settings.deadline)
+
+
 def require_binding_open(school_code: str, college_id: int | None, student_no: str, settings: Settings,
                          now: datetime | None = None) -> None:
     """Refuse (403 binding_closed) a binding after the student's applicable deadline."""
@@ -152,17 +157,14 @@ class Overview:
 
 
 def _extensions(school_code: str) -> list[ExtensionRow]:
-    query = (DeadlineExtension.select(DeadlineExtension, College.name)
-             .join(College, on=(DeadlineExtension.college == College.id), join_type=JOIN.LEFT_OUTER)
-             .where(DeadlineExtension.school == school_code)
-             .order_by(DeadlineExtension.kind, DeadlineExtension.until, DeadlineExtension.id))
-    rows = []
-    for ext in query:
-        college = getattr(ext, "college", None) if ext.college_id else None
-        rows.append(ExtensionRow(ext.id, ext.kind, ext.college_id, college.name if college else "", ext.student_no,
-                                 ext.until.replace(tzinfo=UTC), ext.reason, ext.created_by,
-                                 ext.created_at.replace(tzinfo=UTC)))
-    return rows
+    exts = list(DeadlineExtension.select().where(DeadlineExtension.school == school_code)
+                .order_by(DeadlineExtension.kind, DeadlineExtension.until, DeadlineExtension.id))
+    ids = sorted({e.college_id for e in exts if e.college_id})
+    names: dict[int, str] = ({c.id: c.name for c in College.select(College.id, College.name).where(College.id.in_(ids))}
+                             if ids else {})
+    return [ExtensionRow(e.id, e.kind, e.college_id, names.get(e.college_id or 0, ""), e.student_no,
+                         e.until.replace(tzinfo=UTC), e.reason, e.created_by, e.created_at.replace(tzinfo=UTC))
+            for e in exts]
 
 
 def school_overview(school_code: str, settings: Settings) -> Overview:
