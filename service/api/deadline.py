@@ -29,10 +29,12 @@ def _centre_roles() -> list[str]:
 
 
 class DeadlineInSchema(Schema):
-    deadline = fields.String(load_default=None, allow_none=True, validate=Instant,
-                             metadata={"description": "学校截止时间（ISO 8601，带时区）；空或 null：使用系统默认 GRADFLOW_DEADLINE"})
-    resubmit_until = fields.String(load_default=None, allow_none=True, validate=Instant,
-                                   metadata={"description": "被退回（不同意）的记录可重新提交至此时间；空或 null：不设"})
+    deadline = fields.String(allow_none=True, validate=Instant,
+                             metadata={"description": "学校截止时间（ISO 8601，带时区）；空或 null：使用系统默认 "
+                                                      "GRADFLOW_DEADLINE；不传：不变"})
+    resubmit_until = fields.String(allow_none=True, validate=Instant,
+                                   metadata={"description": "被退回（不同意）的记录可重新提交至此时间；空或 null：不设；"
+                                                            "不传：不变"})
 
 
 class ExtensionSchema(Schema):
@@ -85,9 +87,10 @@ def get_deadline(actor: Actor) -> dict[str, Any]:
 @blp.arguments(DeadlineInSchema)
 @blp.response(200, DeadlineOutSchema)
 def put_deadline(body: dict, actor: Actor) -> dict[str, Any]:
-    """设置本校截止时间和重新提交期限（中心；审计）"""
-    return store.set_deadline(actor, current_app.config["GRADFLOW"], deadline=body["deadline"],
-                              resubmit_until=body["resubmit_until"]).as_dict()
+    """设置本校截止时间和重新提交期限（中心；审计）。未传的项保持不变，null 清除"""
+    return store.set_deadline(actor, current_app.config["GRADFLOW"],
+                              deadline=body.get("deadline", store.UNCHANGED),
+                              resubmit_until=body.get("resubmit_until", store.UNCHANGED)).as_dict()
 
 
 @blp.route("/extensions", methods=["GET"])

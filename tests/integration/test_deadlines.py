@@ -246,9 +246,12 @@ def test_default_setting_applies_until_the_centre_sets_one(app, school, settings
     assert Student(closed, CS[0]).bind().status_code == 403
     assert centre.put(deadline=iso(timedelta(days=5))).get_json()["source"] == "school"
     assert Student(closed, CS[0]).bind().status_code == 201
+    kept = centre.put(resubmit_until=iso(timedelta(days=9)))  # an omitted setting stays as it was
+    assert kept.status_code == 200 and kept.get_json()["source"] == "school" and kept.get_json()["resubmit_until"]
     cleared = centre.put(deadline=None)
     assert cleared.status_code == 200 and cleared.get_json()["source"] == "default"
     assert SchoolDeadline.get_by_id("10561").deadline is None
+    assert SchoolDeadline.get_by_id("10561").resubmit_until is not None
 
 
 @pytest.mark.parametrize("body", [

@@ -187,12 +187,22 @@ def overview(actor: Actor, settings: Settings) -> Overview:
 
 # --- changing ------------------------------------------------------------------------------------
 
-def set_deadline(actor: Actor, settings: Settings, *, deadline: str | datetime | None,
-                 resubmit_until: str | datetime | None) -> Overview:
-    """Set (or, with None, clear back to GRADFLOW_DEADLINE) the school deadline and the resubmit window."""
+class _Unchanged:
+    """Marks a setting set_deadline leaves as it is."""
+
+
+UNCHANGED = _Unchanged()
+Setting = str | datetime | None | _Unchanged
+
+
+def set_deadline(actor: Actor, settings: Settings, *, deadline: Setting = UNCHANGED,
+                 resubmit_until: Setting = UNCHANGED) -> Overview:
+    """Set the school deadline and/or the resubmission window; None clears one (a cleared deadline
+    falls back to GRADFLOW_DEADLINE), UNCHANGED keeps it. One audit event names what changed."""
     code = _require_centre(actor)
-    new_deadline = _instant(deadline, "deadline")
-    new_until = _instant(resubmit_until, "resubmit_until")
+    new_deadline = deadline if isinstance(deadline, _Unchanged) else _instant(deadline, "deadline")
+    new_until = resubmit_until if isinstance(resubmit_until, _Unchanged) else _instant(resubmit_until,
+                                                                                     "resubmit_until")
     chain = schools.school_chain(code)
     with write_transaction():
         audit.lock_chain(chain)  # concurrent changes of one school's deadline queue here
@@ -201,8 +211,13 @@ def set_deadline(actor: Actor, settings: Settings, *, deadline: str | datetime |
         row = SchoolDeadline.get_or_none(SchoolDeadline.school == code)
         old_deadline = row.deadline if row is not None else None
         old_until = row.resubmit_until if row is not None else None
-        stored = {"deadline": policy.to_utc_naive(new_deadline) if new_deadline else None,
-                  "resubmit_until": policy.to_utc_naive(new_until) if new_until else None}
+        def stored_value(new: datetime | None | _Unchanged, old: datetime | None) -> datetime | None:
+            if isinstance(new, _Unchanged):
+                return old
+            return policy.to_utc_naive(new) if new is not None else None
+
+        stored = {"deadline": stored_value(new_deadline, old_deadline),
+                  "resubmit_until": stored_value(new_until, old_until)}
         values: dict[str, Any] = {**stored, "updated_by": actor.username, "updated_at": utcnow()}
         if row is None:
             SchoolDeadline.create(school=code, **values)
