@@ -31,6 +31,7 @@ from tests.support import roster_files as rf
 PASSWORD = "student-pass-1"
 CS = [rf.student(n) for n in (1, 2, 4, 5, 7)]  # 计算机学院
 MATH = [rf.student(n) for n in (3, 6, 9)]  # 数学学院
+HMT = rf.hmt_student(8)  # 计算机学院, binds without the identity check
 PERSONAL = {"ethnicity": "01", "political": "03", "origin_region": "440106", "urban_rural": "1", "hardship": "0"}
 OTHER = {"hukou_moved": False, "archive_moved": True, "current_hukou_region": "440106", "phone": "13800138000",
          "email": "student@example.com", "home_address": "广州市天河区五山路1号"}
@@ -43,7 +44,7 @@ def iso(delta: timedelta) -> str:
 @pytest.fixture
 def school(db):
     f.school()
-    roster.import_roster(rf.xlsx_bytes(CS + MATH), "r.xlsx", school_code="10561", year=2021,
+    roster.import_roster(rf.xlsx_bytes([*CS, *MATH, HMT]), "r.xlsx", school_code="10561", year=2021,
                          actor=Actor(username="ops", role=ADMIN_ROLE, school_code=None))
     acc.make_user("centre1", "centre", "10561")
     return db
@@ -333,3 +334,27 @@ def test_centre_pages_set_deadline_and_extensions(app, school) -> None:
     nav = centre.client.get("/centre/dashboard").get_data(as_text=True)
     assert 'href="/centre/deadline"' in nav
     assert audit.verify().ok
+
+
+def test_the_migration_is_a_step_of_its_own(db) -> None:
+    from service.migrations import STEPS, pending, upgrade
+    from service.models import ALL_MODELS
+
+    assert STEPS[-1] == "m0006_deadlines" and pending(db) == [] and upgrade(db) == []
+    assert SchoolDeadline not in ALL_MODELS and DeadlineExtension not in ALL_MODELS
+    assert {"school_deadline", "deadline_extension"} <= set(db.get_tables())
+
+
+def test_the_bind_page_says_binding_is_closed(app, school) -> None:
+    import re
+
+    assert Centre(app).put(deadline=iso(timedelta(minutes=-5))).status_code == 200
+    client = app.test_client()
+    form = client.get("/student/bind?category=hmt").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    response = client.post("/student/bind?category=hmt", data={
+        "csrf_token": token, "school_code": "10561", "student_no": HMT["学号"], "name": HMT["姓名"],
+        "id_type": "02", "id_number": HMT["证件号码"], "password": PASSWORD, "password2": PASSWORD})
+    assert response.status_code == 403
+    assert "学籍绑定已截止" in response.get_data(as_text=True)
+    assert not User.select().where(User.username == HMT["学号"]).exists()
