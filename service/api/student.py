@@ -85,7 +85,8 @@ def save_section(section: str, actor: Actor) -> dict[str, Any]:
     payload = request.get_json(silent=True)
     if payload is None:
         raise InvalidInput("请求体应为 JSON 对象", details={section: ["应为对象"]})
-    return student_report.save_section(actor, section, payload, expected_version=_expected_version())
+    return student_report.save_section(actor, section, payload, expected_version=_expected_version(),
+                                       settings=_settings())
 
 
 @blp.route("/report/submit", methods=["POST"])

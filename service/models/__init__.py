@@ -1,6 +1,11 @@
-"""All tables, importable from one place; ALL_MODELS is in dependency order for create_tables."""
+"""All tables, importable from one place; ALL_MODELS is in dependency order for create_tables.
+
+ALL_MODELS is what the first migration creates: tables added later (deadlines) are created by
+their own migration step and are not listed there.
+"""
 
 from service.models.base import BaseModel, JSONTextField, utcnow
+from service.models.deadlines import DeadlineExtension, SchoolDeadline
 from service.models.org import College, Major, School, Throttle, User, UserScope
 from service.models.records import Record, RosterStudent
 from service.models.workflow import AuditEvent, AuditHead, PendingTask, ProcessInstance, ProcessVersion
@@ -26,6 +31,7 @@ __all__ = [
     "AuditHead",
     "BaseModel",
     "College",
+    "DeadlineExtension",
     "JSONTextField",
     "Major",
     "PendingTask",
@@ -34,6 +40,7 @@ __all__ = [
     "Record",
     "RosterStudent",
     "School",
+    "SchoolDeadline",
     "Throttle",
     "User",
     "UserScope",

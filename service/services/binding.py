@@ -20,6 +20,7 @@ from service.errors import Conflict, InvalidInput, NotFound
 from service.models import College, Major, Record, RosterStudent, School, User
 from service.services import accounts, identity, processes
 from service.services.actors import Actor
+from service.services.deadlines import store as deadlines
 from service.services.roster_rows import REPORT_FIELDS
 from service.services.transitions import start_instance
 from service.validation.identity import normalise_id_number
@@ -120,6 +121,7 @@ def bind(req: BindRequest, settings: Settings) -> User:
         _fail(key, settings, "category", "学生类别不符")
     if not student.eligible:
         _fail(key, settings, "student_no", "不在上报范围，如有疑问请联系学院")
+    deadlines.require_binding_open(school_code, student.college_id, student_no, settings)  # 403 binding_closed
 
     _, definition = processes.active_definition()
     try:

@@ -8,22 +8,24 @@ unchanged value back is accepted, so a form can post a whole section.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from service.codes import REGION, CodeRegistry, get_codes, region_path
-from service.config import Settings
+from service.config import Settings, get_settings
 from service.errors import Conflict, InvalidInput, NotFound, PermissionDenied, StaleVersion
 from service.models import AuditEvent, ProcessInstance, Record, RosterStudent, School, utcnow
 from service.services import processes
 from service.services.actors import Actor
 from service.services.binding import prefill
+from service.services.deadlines import policy
+from service.services.deadlines import store as deadline_store
 from service.services.transitions import TransitionResult, complete_task, locked_change
 from service.validation.report import validate_report, validate_section
 from service.validation.sections import FIELD_CODE_TABLE, SECTION_FIELDS, SECTION_LABELS
 
 READ_ONLY_MESSAGE = "该项来自学籍信息，不能修改；如有错误请联系学院"
-CHINA_TZ = timezone(timedelta(hours=8))
+CHINA_TZ = policy.BEIJING
 # Always fixed once bound, whatever the roster held.
 ALWAYS_LOCKED = {"school": ("school_code", "student_no")}
 
@@ -63,11 +65,30 @@ def _require_editable(instance: ProcessInstance) -> None:
 
 
 def deadline(settings: Settings) -> datetime | None:
-    """The submission deadline as an aware datetime; a value without offset is China time."""
-    if not settings.deadline.strip():
-        return None
-    value = datetime.fromisoformat(settings.deadline.strip())
-    return value if value.tzinfo else value.replace(tzinfo=CHINA_TZ)
+    """GRADFLOW_DEADLINE as an aware datetime (the default for schools whose centre set none)."""
+    return policy.default_deadline(settings.deadline)
+
+
+def awaiting_resubmit(instance: ProcessInstance) -> bool:
+    """Sent back and waiting for the student's resubmission: the pending task is the submitter's,
+    but not the first fill (its status is not the process's initial status). Read from the BPMN."""
+    if not _editable(instance):
+        return False
+    return instance.status != processes.definition(instance.version_id).meta["initial_status"]
+
+
+def editing_decision(record: Record, instance: ProcessInstance, settings: Settings,
+                     now: datetime | None = None) -> tuple[policy.Window, policy.Decision]:
+    """The student's deadline (school / college / own extension) and whether editing is open now;
+    see service.services.deadlines.policy for the rule, including the resubmission window."""
+    window = deadline_store.window_for(record.school_id, record.college_id, record.student_no, settings)
+    return window, policy.editing(window, now or datetime.now(UTC), awaiting_resubmit=awaiting_resubmit(instance))
+
+
+def _require_open(record: Record, instance: ProcessInstance, settings: Settings, now: datetime | None) -> None:
+    _, decision = editing_decision(record, instance, settings, now)
+    if not decision.open:
+        raise PermissionDenied(decision.message, code="deadline_passed")
 
 
 def _labels(data: dict[str, dict[str, Any]], codes: CodeRegistry) -> dict[str, dict[str, str]]:
@@ -103,18 +124,26 @@ def get_report(actor: Actor, settings: Settings, codes: CodeRegistry | None = No
     data = {section: dict(stored.get(section) or {}) for section in SECTION_FIELDS}
     history = _history(record.id, definition.role_label)
     rejection = next((h for h in reversed(history) if h["decision"] == "reject"), None)
-    limit = deadline(settings)
+    window, decision = editing_decision(record, instance, settings)
+    limit = window.deadline
     return {
         "record_id": record.id, "school_code": record.school_id, "student_no": record.student_no,
         "category": record.category, "sections": SECTION_LABELS, "data": data, "labels": _labels(data, codes),
         "review_status": instance.status, "report_status": instance.report_status,
-        "editable": _editable(instance), "completed": instance.completed, "lock_version": instance.lock_version,
+        "editable": _editable(instance) and decision.open, "completed": instance.completed, "lock_version": instance.lock_version,
         "read_only_fields": read_only_fields(record),
         "latest_rejection": ({"comment": rejection["comment"], "at": rejection["at"], "level": rejection["level"],
                               "role_label": rejection["role_label"]} if rejection else None),
         "review_history": history,
         "submitted_at": record.submitted_at.isoformat(timespec="seconds") + "Z" if record.submitted_at else None,
         "deadline": limit.isoformat() if limit else None,
+        "deadline_source": window.source,
+        "resubmit_until": window.resubmit_until.isoformat() if window.resubmit_until else None,
+        # The deadline's answer alone (the workflow may still hold the record at a review level):
+        # open / resubmit_window (open after the deadline for a rejected record) / deadline_passed.
+        "editing_open": decision.open, "editing_state": decision.code,
+        "closed_reason": None if decision.open else {"code": decision.code, "message": decision.message},
+        "deadline_notice": decision.message,
     }
 
 
@@ -130,14 +159,19 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def save_section(actor: Actor, section: str, payload: Any, *, expected_version: int | None = None,
-                 codes: CodeRegistry | None = None) -> dict[str, Any]:
-    """Save one section as a draft: format errors refuse (422), rule violations come back as warnings."""
+                 codes: CodeRegistry | None = None, settings: Settings | None = None,
+                 now: datetime | None = None) -> dict[str, Any]:
+    """Save one section as a draft: format errors refuse (422), rule violations come back as warnings.
+
+    After the student's deadline (school / college / own extension) drafts are refused (403
+    deadline_passed), except for a rejected record inside the resubmission window."""
     if section not in SECTION_FIELDS:
         raise NotFound(f"没有“{section}”这一部分", code="unknown_section")
     if not isinstance(payload, dict):
         raise InvalidInput(f"{SECTION_LABELS[section]}部分的数据应为对象", details={section: ["应为对象"]})
     record, instance = _own_record(actor)
     _require_editable(instance)
+    _require_open(record, instance, settings or get_settings(), now)
     if expected_version is not None and expected_version != instance.lock_version:
         raise StaleVersion()
     stored: dict[str, Any] = record.data or {}
@@ -166,13 +200,13 @@ def save_section(actor: Actor, section: str, payload: Any, *, expected_version: 
 
 def submit(actor: Actor, settings: Settings, *, expected_version: int | None = None,
            codes: CodeRegistry | None = None, now: datetime | None = None) -> TransitionResult:
-    """Validate the whole report and complete the student's task (→ the first review level)."""
-    now = now or datetime.now(UTC)
-    limit = deadline(settings)
-    if limit is not None and now > limit:
-        raise PermissionDenied(f"提交截止时间（{limit:%Y-%m-%d %H:%M}）已过，不能再提交", code="deadline_passed")
+    """Validate the whole report and complete the student's task (→ the first review level).
+
+    Refused (403 deadline_passed) after the student's deadline, except for a rejected record
+    inside the resubmission window (see service.services.deadlines.policy)."""
     record, instance = _own_record(actor)
     _require_editable(instance)
+    _require_open(record, instance, settings, now)
     outcome = validate_report(record.data or {}, record.category, draft=False, codes=codes)
     if outcome.errors:
         raise InvalidInput("还有未填或填写有误的项目", code="report_invalid", details=outcome.errors)

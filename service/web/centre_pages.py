@@ -15,6 +15,7 @@ from service.services import roster as roster_service
 from service.services import roster_report as roster_report_service
 from service.services.actors import Actor
 from service.services.roster_xlsx import ReadLimits
+from service.services.deadlines import store as deadline_store
 from service.web.common import (
     ADMIN,
     CENTRE,
@@ -39,9 +40,11 @@ def dashboard(actor: Actor) -> str:
     d = active_definition()
     s = settings()
     data = progress.school_progress(actor, list(d.statuses), s.graduation_year)
-    left, passed = progress.time_left(s.deadline)
+    info = deadline_store.school_overview(actor.school_code, s) if actor.school_code else None
+    limit = info.deadline if info else deadline_store.default_deadline(s)
+    left, passed = progress.time_left(limit.isoformat() if limit else "")
     return render_template("centre/dashboard.html", progress=data, time_left=left, deadline_passed=passed,
-                           deadline=s.deadline, colours=_colours(d, data.statuses))
+                           deadline=limit, deadline_info=info, colours=_colours(d, data.statuses))
 
 
 def _colours(d: ProcessDefinition, statuses: list[str]) -> dict[str, str]:

@@ -158,6 +158,7 @@ def _nav_items() -> list[tuple[str, str, str]]:
         elif actor.role in roles_for(CENTRE, d):
             items = [("web_console.index", "生源管理"), ("web_centre.dashboard", "进度"),
                      ("web_centre.roster", "学籍导入"), ("web_centre.accounts_page", "账号管理"),
+                     ("web_deadline.deadline_page", "截止时间"),
                      ("web_centre.process_versions", "流程版本")]
         elif actor.role in d.reviewer_roles:
             items = [("web_console.index", "生源管理")]

@@ -131,7 +131,7 @@ def section(section: str, actor: Actor) -> str | Response | tuple[str, int]:
         posted = forms.section_from_form(request.form, section)
         lock = request.form.get("lock_version", "")
         try:
-            saved = student_report.save_section(actor, section, posted,
+            saved = student_report.save_section(actor, section, posted, settings=s,
                                                 expected_version=int(lock) if lock.isdigit() else None)
             warnings = saved["warnings"]
             index = SECTIONS.index(section)
