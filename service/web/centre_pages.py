@@ -14,8 +14,8 @@ from service.services import accounts, migration, processes, progress
 from service.services import roster as roster_service
 from service.services import roster_report as roster_report_service
 from service.services.actors import Actor
-from service.services.roster_xlsx import ReadLimits
 from service.services.deadlines import store as deadline_store
+from service.services.roster_xlsx import ReadLimits
 from service.web.common import (
     ADMIN,
     CENTRE,
