@@ -84,8 +84,8 @@ def prepare_demo(settings: Settings, *, students: int = 2000, school: tuple[str,
                              year=settings.graduation_year, actor=importer)
     demo_data.create_accounts(code, password)
     if not User.select().where((User.username == ADMIN_USERNAME) & User.school.is_null()).exists():
-        accounts.create_user(ADMIN_USERNAME, password, ADMIN_ROLE, school_code=None,
-                             allowed_roles=definition.roles, display_name="系统管理员")
+        accounts.create_user(ADMIN_USERNAME, password, ADMIN_ROLE, school_code=None, creator=None,
+                             definition=definition, display_name="系统管理员")
 
     # The demo student: a mainland roster student bound through the real identity check + binding.
     student_role = definition.submitter_role

@@ -1,4 +1,13 @@
-"""Accounts: creating users with hashed passwords, logging in, and throttling repeated failures."""
+"""Accounts: creating users with hashed passwords, logging in, and throttling repeated failures.
+
+Who may create whom (DESIGN §1), read from the BPMN rather than named here: the review levels of
+the process definition are ordered (first = 二级, last = the school-wide 中心). An account may
+create accounts only for levels *earlier* than its own, inside its own school and its own
+college/major scope, never the school-wide role and never admin. The admin (a web session) may
+create any review level of any school, but never another admin: admin accounts come only from the
+command line (`gradflow user add --role admin`, creator=None). Students create their own accounts
+by binding. The rule lives here so the page, any API and the CLI all pass through it.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +15,52 @@ import secrets
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import lru_cache
+from pathlib import Path
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from service.db import write_transaction
 from service.errors import InvalidInput, NotFound, PermissionDenied, Unauthorized
 from service.models import College, Major, School, Throttle, User, UserScope, utcnow
-from service.services.actors import ADMIN_ROLE
+from service.services import processes
+from service.services.actors import ADMIN_ROLE, Actor
+from service.validation.text import normalise_code
+from service.workflow.definitions import ProcessDefinition
 
 MIN_PASSWORD_LENGTH = 8
+COMMON_PASSWORDS_FILE = Path(__file__).resolve().parents[2] / "config" / "common_passwords.txt"
+
+
+@lru_cache(maxsize=1)
+def _common_passwords() -> frozenset[str]:
+    lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().casefold() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def _is_sequence(text: str) -> bool:
+    """12345678, 87654321, abcdefgh: every step +1 (or every step -1)."""
+    steps = {ord(b) - ord(a) for a, b in zip(text, text[1:], strict=False)}
+    return len(text) > 1 and (steps == {1} or steps == {-1}) and (text.isdigit() or text.isalpha())
+
+
+def check_password_strength(password: str, username: str = "") -> None:
+    """Refuse passwords a guesser tries first: short, blank, one repeated character, a run, common, the username."""
+    def weak(message: str) -> InvalidInput:
+        return InvalidInput(message, code="weak_password", details={"password": [message]})
+
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise weak(f"密码至少 {MIN_PASSWORD_LENGTH} 位")
+    if not password.strip():
+        raise weak("密码不能全为空格")
+    folded = password.casefold()
+    if len(set(folded)) == 1:
+        raise weak("密码不能由同一个字符重复组成")
+    if _is_sequence(folded):
+        raise weak("密码不能是连续的数字或字母")
+    if folded in _common_passwords() or folded.strip() in _common_passwords():
+        raise weak("密码过于常见，请换一个不易被猜到的密码")
+    if username and normalise_code(password).casefold() == normalise_code(username).casefold():
+        raise weak("密码不能与用户名相同")
 
 
 def hash_password(password: str) -> str:
@@ -74,15 +120,70 @@ def authenticate(username: str, password: str, school_code: str | None, *,
     return user
 
 
-def create_user(username: str, password: str, role: str, *, school_code: str | None,
-                allowed_roles: list[str], colleges: Sequence[str] = (), majors: Sequence[str] = (),
-                display_name: str = "") -> User:
-    """Create an account whose role is a BPMN lane role (allowed_roles) or admin, with its grants."""
-    if role != ADMIN_ROLE and role not in allowed_roles:
-        raise InvalidInput(f"角色 {role} 不在流程的泳道中（可选：{', '.join(allowed_roles + [ADMIN_ROLE])}）",
+def creatable_roles(creator: Actor | None, definition: ProcessDefinition) -> list[str]:
+    """The roles `creator` may hand out (see the module docstring); creator=None is the CLI operator."""
+    levels = list(dict.fromkeys(definition.reviewer_roles))
+    if creator is None:
+        return [*dict.fromkeys(definition.roles), ADMIN_ROLE]
+    if creator.is_admin:
+        return levels
+    if creator.role not in levels:
+        return []
+    below = levels[:levels.index(creator.role)]
+    return [r for r in below if r != definition.school_wide_role]
+
+
+def _check_creator(creator: Actor | None, role: str, school_code: str | None, colleges: Sequence[str],
+                   majors: Sequence[str], definition: ProcessDefinition) -> None:
+    """Refuse (403) a role above the creator's reach, another school, or grants beyond its own scope."""
+    if creator is None:
+        return
+    if role == ADMIN_ROLE:
+        raise PermissionDenied("管理员账号只能由运维人员在命令行创建", code="role_not_allowed")
+    allowed = creatable_roles(creator, definition)
+    if role not in allowed:
+        names = "、".join(definition.role_label(r) for r in allowed) or "无"
+        raise PermissionDenied(f"您无权创建“{definition.role_label(role)}”账号（可创建：{names}）",
+                               code="role_not_allowed")
+    if creator.is_admin:
+        return
+    if school_code != creator.school_code:
+        raise PermissionDenied("只能为本校创建账号", code="school_not_allowed")
+    if creator.restricted:
+        if not colleges and not majors:
+            raise PermissionDenied("您只能创建管辖范围在您自己范围之内的账号，请选择院系或专业", code="scope_not_allowed")
+        in_colleges = {c.name for c in College.select().where(College.id.in_(sorted(creator.college_ids)))}
+        for name in colleges:
+            if name not in in_colleges:
+                raise PermissionDenied(f"院系 {name} 不在您的管辖范围内", code="scope_not_allowed")
+        for code in majors:
+            found = Major.select().where((Major.school == school_code) & ((Major.code == code) | (Major.name == code)))
+            if not all(m.id in creator.major_ids or m.college_id in creator.college_ids for m in found):
+                raise PermissionDenied(f"专业 {code} 不在您的管辖范围内", code="scope_not_allowed")
+
+
+def create_user(username: str, password: str, role: str, *, school_code: str | None, creator: Actor | None,
+                allowed_roles: Sequence[str] | None = None, colleges: Sequence[str] = (),
+                majors: Sequence[str] = (), display_name: str = "",
+                definition: ProcessDefinition | None = None) -> User:
+    """Create an account whose role is a BPMN lane role or admin, with its grants.
+
+    `creator` is who asks (None only for the operator at the command line); the rule of
+    creatable_roles applies to everyone else. `allowed_roles` may narrow the choice further.
+    """
+    if definition is None:
+        definition = processes.active_definition()[1]
+    lanes = list(dict.fromkeys(definition.roles))
+    username = normalise_code(username)
+    if not username:
+        raise InvalidInput("请填写用户名", details={"username": ["必填"]})
+    if role != ADMIN_ROLE and role not in lanes:
+        raise InvalidInput(f"角色 {role} 不在流程的泳道中（可选：{', '.join(lanes + [ADMIN_ROLE])}）",
                            code="unknown_role")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"密码至少 {MIN_PASSWORD_LENGTH} 位", code="weak_password")
+    _check_creator(creator, role, school_code, colleges, majors, definition)
+    if allowed_roles is not None and role not in allowed_roles:
+        raise PermissionDenied(f"此处不能创建“{definition.role_label(role)}”账号", code="role_not_allowed")
+    check_password_strength(password, username)
     school = None
     if school_code:
         school = School.get_or_none(School.code == school_code)
