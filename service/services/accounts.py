@@ -13,17 +13,18 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from service.config import Settings
 from service.db import write_transaction
 from service.errors import InvalidInput, NotFound, PermissionDenied, Unauthorized
-from service.models import College, Major, School, Throttle, User, UserScope, utcnow
-from service.services import processes
+from service.models import College, Major, School, User, UserScope
+from service.services import processes, throttle
 from service.services.actors import ADMIN_ROLE, Actor
+from service.services.throttle import Limit
 from service.validation.text import normalise_code
 from service.workflow.definitions import ProcessDefinition
 
@@ -72,51 +73,41 @@ def _dummy_hash() -> str:
     return hash_password(secrets.token_urlsafe(16))
 
 
-def check_lock(key: str) -> None:
-    """Refuse while `key` is locked after too many failures."""
-    row = Throttle.get_or_none(Throttle.key == key)
-    if row is not None and row.locked_until is not None and row.locked_until > utcnow():
-        minutes = max(1, int((row.locked_until - utcnow()).total_seconds() // 60) + 1)
-        raise PermissionDenied(f"失败次数过多，请 {minutes} 分钟后再试", code="locked",
-                               details={"retry_after_seconds": int((row.locked_until - utcnow()).total_seconds())})
+def login_limits(school_code: str | None, username: str, client: str | None, *, max_failures: int,
+                 lock_seconds: int, address_max_failures: int) -> list[Limit]:
+    """The address counter first (spraying), then the (account, address) pair (see services.throttle)."""
+    addr = throttle.client_key(client)
+    return [
+        Limit(throttle.make_key("login-addr", addr), address_max_failures, lock_seconds,
+              "该网络地址登录失败次数过多，请 {minutes} 分钟后再试"),
+        Limit(throttle.make_key("login", school_code or "-", username, addr), max_failures, lock_seconds,
+              clear_on_success=True),
+    ]
 
 
-def record_failure(key: str, max_failures: int, lock_seconds: int) -> int:
-    """Count a failure; the max_failures-th one locks the key for lock_seconds. Returns failures left."""
-    with write_transaction():
-        # Concurrent first failures must not collide on the primary key (that would be a 500).
-        Throttle.insert(key=key, failures=0).on_conflict_ignore().execute()
-        row = Throttle.get(Throttle.key == key)
-        if row.locked_until is not None and row.locked_until <= utcnow():
-            row.failures = 0
-            row.locked_until = None
-        row.failures += 1
-        if row.failures >= max_failures:
-            row.locked_until = utcnow() + timedelta(seconds=lock_seconds)
-        row.updated_at = utcnow()
-        row.save()
-        return max(0, max_failures - row.failures)
-
-
-def clear_failures(key: str) -> None:
-    Throttle.delete().where(Throttle.key == key).execute()
-
-
-def authenticate(username: str, password: str, school_code: str | None, *,
-                 max_failures: int = 5, lock_seconds: int = 900) -> User:
-    """Check a login; failures are counted per (school, username) and lock the account for a while."""
-    key = f"login:{school_code or '-'}:{username}"
-    check_lock(key)
+def authenticate(username: str, password: str, school_code: str | None, *, client: str | None,
+                 settings: Settings) -> User:
+    """Check a login. Guesses are throttled per (account, address) and per address, never locking the
+    account itself (services.throttle); `client` is the caller's address (None: not over the network).
+    """
+    username = normalise_code(username)
+    school_code = normalise_code(school_code) or None
+    account_key = throttle.make_key("login-acct", school_code or "-", username)
+    lock_seconds = settings.login_lock_seconds
+    throttle.slow_down(account_key, settings.login_account_slow_after, settings.login_slow_seconds, lock_seconds)
+    ticket = throttle.reserve(login_limits(school_code, username, client, max_failures=settings.login_max_failures,
+                                           lock_seconds=lock_seconds,
+                                           address_max_failures=settings.login_address_max_failures))
     query = User.select().where((User.username == username) & (User.active == True))  # noqa: E712
     query = query.where(User.school == school_code) if school_code else query.where(User.school.is_null())
     user = query.first()
     # Hash even for an unknown user, so response time does not tell which usernames exist.
     stored = user.password_hash if user is not None else _dummy_hash()
     if not check_password_hash(stored, password) or user is None:
-        left = record_failure(key, max_failures, lock_seconds)
+        throttle.count_only(account_key, lock_seconds)
         raise Unauthorized("用户名、学校代码或密码不正确", code="bad_credentials",
-                           details={"attempts_left": left})
-    clear_failures(key)
+                           details={"attempts_left": ticket.attempts_left()})
+    throttle.succeeded(ticket)
     return user
 
 
