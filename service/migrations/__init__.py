@@ -16,6 +16,7 @@ STEPS = [
     "m0001_initial",
     "m0002_roster_imports",
     "m0003_record_search",
+    "m0005_sessions",
 ]
 
 

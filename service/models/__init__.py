@@ -1,7 +1,7 @@
 """All tables, importable from one place; ALL_MODELS is in dependency order for create_tables."""
 
 from service.models.base import BaseModel, JSONTextField, utcnow
-from service.models.org import College, Major, School, Throttle, User, UserScope
+from service.models.org import College, Major, School, Throttle, User, UserScope, UserSession
 from service.models.records import Record, RosterStudent
 from service.models.workflow import AuditEvent, PendingTask, ProcessInstance, ProcessVersion
 
@@ -19,6 +19,7 @@ ALL_MODELS = [
     PendingTask,
     AuditEvent,
 ]
+# Tables of later migrations (UserSession: m0005) stay out of ALL_MODELS, which m0001 creates.
 
 __all__ = [
     "ALL_MODELS",
@@ -36,5 +37,6 @@ __all__ = [
     "Throttle",
     "User",
     "UserScope",
+    "UserSession",
     "utcnow",
 ]
