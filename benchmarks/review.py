@@ -50,7 +50,7 @@ def make_app(url: str, instance_dir: Path) -> Any:
     from service.config import load_settings
 
     settings = load_settings(environ={}, database_url=url, instance_path=str(instance_dir),
-                             secret_key="bench", log_level="WARNING")
+                             secret_key="bench-secret-" + "z" * 32, log_level="WARNING")
     app = create_app(settings)
     for name in ("spiff", "fontTools", "gradflow"):
         logging.getLogger(name).setLevel(logging.WARNING)

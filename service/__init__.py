@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.routing import IntegerConverter
 
-from service.config import Settings, load_settings
+from service.config import Settings, check_secret_key, load_settings
 
 # Row ids are 32-bit on PostgreSQL (serial); a larger number in a URL would reach the database
 # and fail there, so every <int:…> in a route only matches 0 … 2^31-1 (anything else is a 404).
@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from service.services import audit
 
     settings = settings or load_settings(**overrides)
+    check_secret_key(settings.secret_key)  # raises InsecureConfiguration: never run on a guessable key
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = Flask(__name__, instance_path=str(settings.instance_dir), instance_relative_config=False)
     app.config.update(
@@ -43,12 +44,18 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         MAX_CONTENT_LENGTH=settings.max_upload_bytes,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        PERMANENT_SESSION_LIFETIME=timedelta(seconds=settings.session_lifetime_seconds),
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.url_map.converters["int"] = DatabaseIdConverter
     audit.use_key(settings)
+    if settings.trusted_proxies > 0:
+        # Behind N reverse proxies: client address, scheme and host come from their X-Forwarded-* headers.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
     bind_database(open_database(settings.resolved_database_url, busy_timeout=settings.sqlite_busy_timeout,
                                 checkpoint_seconds=settings.sqlite_checkpoint_seconds))
 

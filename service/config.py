@@ -15,6 +15,30 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS_FILE = PROJECT_ROOT / "config" / "defaults.toml"
 ENV_PREFIX = "GRADFLOW_"
+# The development key shipped in earlier versions of config/defaults.toml: public, so never accepted.
+PUBLISHED_SECRET_KEYS = frozenset({"dev-only-change-me"})
+MIN_SECRET_KEY_LENGTH = 32
+SESSION_COOKIE_SECURE_VALUES = ("auto", "true", "false")
+
+
+class InsecureConfiguration(RuntimeError):
+    """A setting that would make the deployment unsafe; the app refuses to start."""
+
+
+def check_secret_key(secret_key: str) -> None:
+    """Refuse a missing, short or published secret: with it anyone could forge an admin session."""
+    if not secret_key:
+        raise InsecureConfiguration(
+            "GRADFLOW_SECRET_KEY is not set: set it to a random value of at least "
+            f"{MIN_SECRET_KEY_LENGTH} characters, e.g. python3 -c 'import secrets; print(secrets.token_hex(32))'")
+    if secret_key in PUBLISHED_SECRET_KEYS:
+        raise InsecureConfiguration(
+            "GRADFLOW_SECRET_KEY is the published development default: set it to your own random value of at "
+            f"least {MIN_SECRET_KEY_LENGTH} characters, e.g. python3 -c 'import secrets; print(secrets.token_hex(32))'")
+    if len(secret_key) < MIN_SECRET_KEY_LENGTH:
+        raise InsecureConfiguration(
+            f"GRADFLOW_SECRET_KEY is too short ({len(secret_key)} characters): it must have at least "
+            f"{MIN_SECRET_KEY_LENGTH}, e.g. python3 -c 'import secrets; print(secrets.token_hex(32))'")
 
 
 @dataclass(frozen=True)
@@ -35,6 +59,13 @@ class Settings:
     max_upload_bytes: int
     login_max_failures: int
     login_lock_seconds: int
+    login_address_max_failures: int
+    login_account_slow_after: int
+    login_slow_seconds: float
+    identity_max_failures: int
+    session_lifetime_seconds: int
+    session_cookie_secure: str
+    trusted_proxies: int
     sqlite_busy_timeout: float
     sqlite_checkpoint_seconds: float
     log_level: str
@@ -97,6 +128,10 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
     unknown = set(values) - {f.name for f in fields(Settings)}
     if unknown:
         raise ValueError(f"unknown settings: {sorted(unknown)}")
+    secure = str(values.get("session_cookie_secure", "auto")).strip().lower()
+    if secure not in SESSION_COOKIE_SECURE_VALUES:
+        raise ValueError(f"session_cookie_secure must be one of {SESSION_COOKIE_SECURE_VALUES}, not {secure!r}")
+    values["session_cookie_secure"] = secure
     return Settings(**values)  # type: ignore[arg-type]
 
 

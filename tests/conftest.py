@@ -20,6 +20,8 @@ from tests.support import postgres
 
 DEFAULT_BPMN = PROJECT_ROOT / "bpmn" / "graduate_report.bpmn"
 THREE_LEVEL_BPMN = PROJECT_ROOT / "bpmn" / "graduate_report_three_level.bpmn"
+# create_app refuses short or published keys (DESIGN §7); every test app uses this long one.
+TEST_SECRET_KEY = "test-secret-key-" + "x" * 32
 
 
 @pytest.fixture(scope="session")
@@ -65,7 +67,7 @@ def process_file() -> Path:
 def settings(db_url: str, tmp_path: Path, process_file: Path) -> Settings:
     return load_settings(
         environ={}, database_url=db_url, instance_path=str(tmp_path / "instance"), process=str(process_file),
-        secret_key="test-secret", login_lock_seconds=900,
+        secret_key=TEST_SECRET_KEY, login_lock_seconds=900,
     )
 
 

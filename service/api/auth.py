@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
@@ -42,7 +42,7 @@ def _me(actor) -> dict:
 def login(body: dict):
     settings = current_app.config["GRADFLOW"]
     user = accounts.authenticate(body["username"], body["password"], body.get("school_code") or None,
-                                 max_failures=settings.login_max_failures, lock_seconds=settings.login_lock_seconds)
+                                 client=request.remote_addr, settings=settings)
     login_user(user)
     return _me(require_actor())
 

@@ -1,8 +1,16 @@
-"""Who is calling: the session cookie names a user; state changes need the CSRF token too.
+"""Who is calling: the session cookie names a server-side session; state changes need the CSRF token too.
+
+The signed cookie carries only a random session token (and the CSRF token); the session itself is a
+row (accounts.start_session) checked on every request together with its user, so logout, a
+password change or disabling the account ends it even for a copied cookie. A cookie whose session
+is gone is cleared and the request is anonymous (API: 401; pages: redirect to login).
 
 The CSRF token lives in the session and is mirrored in a readable `csrf_token` cookie; a
 state-changing request made with the session cookie must send it back in the X-CSRF-Token header
 (or a `csrf_token` form field, for the server-rendered pages).
+
+Cookies get the Secure flag per `session_cookie_secure`: "true", "false", or "auto" = whenever the
+request is HTTPS (behind a proxy only when `trusted_proxies` lets ProxyFix read X-Forwarded-Proto).
 """
 
 from __future__ import annotations
@@ -13,16 +21,36 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Flask, Response, g, request, session
+from flask import Flask, Response, current_app, g, has_request_context, request, session
+from flask.sessions import SecureCookieSessionInterface
 
 from service.errors import PermissionDenied, Unauthorized
 from service.models import User
+from service.services import accounts
 from service.services.actors import Actor, actor_for_user
 
 CSRF_COOKIE = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 CSRF_EXEMPT_ENDPOINTS: set[str] = set()
+SESSION_KEY = "sid"  # the session token in the signed cookie
+
+
+def cookie_secure() -> bool:
+    """The Secure flag for our cookies, per the session_cookie_secure setting."""
+    mode = current_app.config["GRADFLOW"].session_cookie_secure
+    if mode == "true":
+        return True
+    if mode == "false":
+        return False
+    return has_request_context() and request.is_secure
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie, with the Secure flag decided per request ("auto")."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return cookie_secure()
 
 
 def csrf_token() -> str:
@@ -34,20 +62,32 @@ def csrf_token() -> str:
 
 
 def login_user(user: User) -> None:
+    """A fresh server-side session (and CSRF token); any session the cookie named before ends."""
+    previous = session.get(SESSION_KEY)
+    if previous:
+        accounts.end_session(previous)
     session.clear()
-    session["uid"] = user.id
+    session[SESSION_KEY] = accounts.start_session(user, current_app.config["GRADFLOW"].session_lifetime_seconds)
     session.permanent = True
+    g.pop("actor", None)
     csrf_token()
 
 
 def logout_user() -> None:
+    """End the session on the server, so a copy of the cookie is worthless too."""
+    token = session.get(SESSION_KEY)
+    if token:
+        accounts.end_session(token)
     session.clear()
+    g.pop("actor", None)
 
 
 def current_actor() -> Actor | None:
     if "actor" not in g:
-        uid = session.get("uid")
-        user = User.get_or_none((User.id == uid) & (User.active == True)) if uid else None  # noqa: E712
+        token = session.get(SESSION_KEY)
+        user = accounts.user_for_session(token) if isinstance(token, str) else None
+        if user is None and SESSION_KEY in session:
+            session.clear()  # revoked, expired or disabled: the cookie is dropped
         g.actor = actor_for_user(user) if user is not None else None
     return g.actor
 
@@ -77,9 +117,16 @@ def login_required(roles: Callable[[], list[str]] | list[str] | None = None) -> 
 
 
 def install(app: Flask) -> None:
+    app.session_interface = SessionInterface()
+
+    @app.before_request
+    def _load_session() -> None:
+        if SESSION_KEY in session:
+            current_actor()  # a dead session is cleared here, before CSRF and the view
+
     @app.before_request
     def _check_csrf() -> None:
-        if request.method in SAFE_METHODS or "uid" not in session:
+        if request.method in SAFE_METHODS or SESSION_KEY not in session:
             return
         if request.endpoint in CSRF_EXEMPT_ENDPOINTS:
             return
@@ -90,8 +137,8 @@ def install(app: Flask) -> None:
 
     @app.after_request
     def _mirror_csrf(response: Response) -> Response:
-        if "uid" in session:
+        if SESSION_KEY in session:
             token = csrf_token()
             if request.cookies.get(CSRF_COOKIE) != token:
-                response.set_cookie(CSRF_COOKIE, token, samesite="Lax", secure=request.is_secure)
+                response.set_cookie(CSRF_COOKIE, token, samesite="Lax", secure=cookie_secure())
         return response

@@ -59,7 +59,7 @@ def _expected_version() -> int | None:
 @blp.doc(security=[])
 def verify_identity(body: dict) -> dict[str, Any]:
     settings = _settings()
-    token = identity.verify_identity(body["name"], body["id_number"], settings)
+    token = identity.verify_identity(body["name"], body["id_number"], settings, client=request.remote_addr)
     return {"verification_token": token, "expires_in": settings.identity_token_seconds}
 
 
@@ -67,7 +67,7 @@ def verify_identity(body: dict) -> dict[str, Any]:
 @blp.arguments(BindSchema)
 @blp.doc(security=[])
 def bind(body: dict) -> tuple[dict[str, Any], int]:
-    user = binding.bind(binding.BindRequest(**body), _settings())
+    user = binding.bind(binding.BindRequest(**body, client=request.remote_addr), _settings())
     login_user(user)
     return {"username": user.username, "role": user.role, "school_code": user.school_id,
             "csrf_token": csrf_token()}, 201

@@ -178,8 +178,13 @@ def audit_reseal() -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 def serve_command(host: str, port: int) -> None:
     from service import create_app
+    from service.config import InsecureConfiguration, check_secret_key, get_settings
     from service.services import processes
 
+    try:
+        check_secret_key(get_settings().secret_key)  # before touching the database
+    except InsecureConfiguration as exc:
+        raise click.ClickException(str(exc)) from None
     settings = open_db(migrate=True)
     processes.ensure_configured_process(settings.process_path)
     app = create_app(settings)

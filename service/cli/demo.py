@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+import os
+import secrets
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import click
 
@@ -81,8 +84,8 @@ def prepare_demo(settings: Settings, *, students: int = 2000, school: tuple[str,
                              year=settings.graduation_year, actor=importer)
     demo_data.create_accounts(code, password)
     if not User.select().where((User.username == ADMIN_USERNAME) & User.school.is_null()).exists():
-        accounts.create_user(ADMIN_USERNAME, password, ADMIN_ROLE, school_code=None,
-                             allowed_roles=definition.roles, display_name="系统管理员")
+        accounts.create_user(ADMIN_USERNAME, password, ADMIN_ROLE, school_code=None, creator=None,
+                             definition=definition, display_name="系统管理员")
 
     # The demo student: a mainland roster student bound through the real identity check + binding.
     student_role = definition.submitter_role
@@ -142,6 +145,42 @@ def print_logins(logins: DemoLogins, url: str) -> None:
     click.echo("")
 
 
+DEMO_SECRET_FILE = "demo-secret-key"
+
+
+def demo_secret_key(instance_dir: Path) -> str:
+    """The demo's own random secret: generated once into the instance folder (mode 0600), then reused.
+
+    Only the demo runs on a generated key; `gradflow serve` and gunicorn need the operator's.
+    """
+    path = instance_dir / DEMO_SECRET_FILE
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        os.chmod(path, 0o600)
+        key = path.read_text(encoding="ascii").strip()
+        if len(key) >= 32:
+            return key
+        path.unlink()
+        return demo_secret_key(instance_dir)
+    key = secrets.token_hex(32)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(key + "\n")
+    return key
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """The operator's secret when one is set and strong, else the demo's generated one."""
+    from service.config import InsecureConfiguration, check_secret_key
+
+    try:
+        check_secret_key(settings.secret_key)
+        return settings
+    except InsecureConfiguration:
+        return replace(settings, secret_key=demo_secret_key(settings.instance_dir))
+
+
 @click.command("demo", help="创建演示数据库（约 2000 名学生）并启动服务，打印三个演示账号")
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -151,7 +190,7 @@ def demo_command(port: int, host: str, students: int, no_serve: bool) -> None:
     from service import create_app
     from service.cli.context import open_db
 
-    settings = open_db(migrate=True)
+    settings = demo_settings(open_db(migrate=True))
     logins = prepare_demo(settings, students=students)
     url = f"http://{host}:{port}"
     print_logins(logins, url)

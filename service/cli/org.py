@@ -56,8 +56,9 @@ def user_add(username: str, role: str, school_code: str | None, colleges: tuple[
     password = _read_password()
     try:
         _, definition = processes.active_definition()
-        user = accounts.create_user(username, password, role, school_code=school_code,
-                                    allowed_roles=definition.roles, colleges=list(colleges),
+        # creator=None: the operator at the command line, the only one who may create admin accounts.
+        user = accounts.create_user(username, password, role, school_code=school_code, creator=None,
+                                    definition=definition, colleges=list(colleges),
                                     majors=list(majors), display_name=display_name)
     except GradflowError as exc:
         raise click.ClickException(exc.message) from None

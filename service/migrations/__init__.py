@@ -17,6 +17,7 @@ STEPS = [
     "m0002_roster_imports",
     "m0003_record_search",
     "m0004_audit_heads",
+    "m0005_sessions",
     "m0006_deadlines",
 ]
 

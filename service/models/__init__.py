@@ -6,7 +6,7 @@ their own migration step and are not listed there.
 
 from service.models.base import BaseModel, JSONTextField, utcnow
 from service.models.deadlines import DeadlineExtension, SchoolDeadline
-from service.models.org import College, Major, School, Throttle, User, UserScope
+from service.models.org import College, Major, School, Throttle, User, UserScope, UserSession
 from service.models.records import Record, RosterStudent
 from service.models.workflow import AuditEvent, AuditHead, PendingTask, ProcessInstance, ProcessVersion
 
@@ -24,6 +24,7 @@ ALL_MODELS = [
     PendingTask,
     AuditEvent,
 ]
+# Tables of later migrations (UserSession: m0005) stay out of ALL_MODELS, which m0001 creates.
 
 __all__ = [
     "ALL_MODELS",
@@ -44,5 +45,6 @@ __all__ = [
     "Throttle",
     "User",
     "UserScope",
+    "UserSession",
     "utcnow",
 ]

@@ -74,6 +74,26 @@ class UserScope(BaseModel):
     major = ForeignKeyField(Major, null=True, on_delete="CASCADE")
 
 
+class UserSession(BaseModel):
+    """A login, checked on every request so that logout, a password change or disabling ends it.
+
+    The cookie carries a random token; the row's id is its sha256, so someone who can read the
+    database still cannot present a session. Created by migration m0005_sessions (not ALL_MODELS).
+    """
+
+    user_id: int
+
+    id = CharField(primary_key=True, max_length=64)
+    user = ForeignKeyField(User, backref="sessions", on_delete="CASCADE")
+    created_at = DateTimeField(default=utcnow)
+    last_seen_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField(index=True)
+    revoked_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "user_session"
+
+
 class Throttle(BaseModel):
     """Failure counter for logins and binds, keyed e.g. 'login:10561:2021001'."""
 

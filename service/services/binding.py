@@ -2,13 +2,13 @@
 
 Mainland students bring the token of a passed identity check; 港澳台 students bind without one
 (the notice). The match is 学号 → 姓名 → 证件 in that order and each failure says which part did not
-match, never what the roster holds. Failures count per 学号 and lock it for a while, like logins.
+match, never what the roster holds. Failures count per (学号, client address) and per address and lock
+them for a while, like logins (services.throttle): a stranger cannot lock a student's 学号 for everyone.
 Account, record (prefilled from the roster) and workflow instance are created in one transaction.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,13 +18,14 @@ from service.config import Settings
 from service.db import write_transaction
 from service.errors import Conflict, InvalidInput, NotFound
 from service.models import College, Major, Record, RosterStudent, School, User
-from service.services import accounts, identity, processes
+from service.services import accounts, identity, processes, throttle
 from service.services.actors import Actor
 from service.services.deadlines import store as deadlines
 from service.services.roster_rows import REPORT_FIELDS
 from service.services.transitions import start_instance
 from service.validation.identity import normalise_id_number
 from service.validation.sections import CATEGORIES, CATEGORY_MAINLAND
+from service.validation.text import normalise_code
 
 # Roster values copied into the record; they are read-only for the student (see student_report).
 ROSTER_SCHOOL_FIELDS = ("school_code", "student_no", "college", "major", "class_name", "exam_no", *REPORT_FIELDS)
@@ -41,6 +42,7 @@ class BindRequest:
     id_number: str
     password: str
     verification_token: str = ""
+    client: str | None = None  # the caller's address, for throttling (None: not over the network)
 
 
 class BindMismatch(InvalidInput):
@@ -48,8 +50,9 @@ class BindMismatch(InvalidInput):
 
 
 def _same_name(a: str, b: str) -> bool:
+    """Names compare after the shared normalisation (zero-width characters gone), ignoring spaces and dots."""
     def norm(s: str) -> str:
-        return "".join(unicodedata.normalize("NFKC", s).split()).replace("·", "").replace(".", "").upper()
+        return normalise_code(s).replace("·", "").replace(".", "").replace("•", "").upper()
 
     return norm(a) == norm(b)
 
@@ -76,8 +79,8 @@ def prefill(student: RosterStudent, school: School) -> dict[str, dict[str, Any]]
     }
 
 
-def _fail(key: str, settings: Settings, field: str, message: str) -> None:
-    left = accounts.record_failure(key, settings.login_max_failures, settings.login_lock_seconds)
+def _fail(ticket: throttle.Ticket, field: str, message: str) -> None:
+    left = ticket.attempts_left()
     suffix = f"（还可尝试 {left} 次）" if left else "（已达到上限，该学号暂时锁定）"
     raise BindMismatch(message + suffix, details={field: [message], "attempts_left": left})
 
@@ -89,38 +92,58 @@ def _check_request(req: BindRequest) -> None:
     for key in ("school_code", "student_no", "name", "id_type", "id_number"):
         if not str(getattr(req, key) or "").strip():
             problems[key] = ["必填"]
-    if len(req.password or "") < accounts.MIN_PASSWORD_LENGTH:
-        problems["password"] = [f"密码至少 {accounts.MIN_PASSWORD_LENGTH} 位"]
     if problems:
         raise InvalidInput("绑定信息不完整", details=problems)
+    accounts.check_password_strength(req.password or "", normalise_code(req.student_no))
+
+
+def bind_limits(school_code: str, student_no: str, client: str | None, settings: Settings) -> list[throttle.Limit]:
+    addr = throttle.client_key(client)
+    return [
+        throttle.Limit(throttle.make_key("bind-addr", addr), settings.login_address_max_failures,
+                       settings.login_lock_seconds, "该网络地址绑定失败次数过多，请 {minutes} 分钟后再试"),
+        throttle.Limit(throttle.make_key("bind", school_code, student_no, addr), settings.login_max_failures,
+                       settings.login_lock_seconds, clear_on_success=True),
+    ]
 
 
 def bind(req: BindRequest, settings: Settings) -> User:
     """Match the roster and create account + record + instance; returns the new account."""
     _check_request(req)
-    school_code, student_no = req.school_code.strip(), "".join(req.student_no.split())
+    school_code, student_no = normalise_code(req.school_code), normalise_code(req.student_no)
     school = School.get_or_none(School.code == school_code)
     if school is None:
         raise NotFound("学校代码不存在", code="school_not_found", details={"school_code": ["学校代码不存在"]})
-    key = f"bind:{school_code}:{student_no}"
-    accounts.check_lock(key)
     number = normalise_id_number(req.id_number)
     if req.category == CATEGORY_MAINLAND:
         identity.check_token(req.verification_token, number, settings)
+    ticket = throttle.reserve(bind_limits(school_code, student_no, req.client, settings))
+    try:
+        user = _match_and_create(req, school, school_code, student_no, number, ticket, settings)
+    except BindMismatch:
+        raise  # a wrong guess keeps its slot
+    except Exception:
+        throttle.succeeded(ticket)  # not a guess (already bound, a database error): give the slot back
+        raise
+    throttle.succeeded(ticket)
+    return user
 
+
+def _match_and_create(req: BindRequest, school: School, school_code: str, student_no: str, number: str,
+                      ticket: throttle.Ticket, settings: Settings) -> User:
     student = RosterStudent.get_or_none((RosterStudent.school == school_code)
                                         & (RosterStudent.student_no == student_no))
     if student is None:
-        _fail(key, settings, "student_no", "学号不存在")
+        _fail(ticket, "student_no", "学号不存在")
     assert student is not None
     if not _same_name(student.name, req.name):
-        _fail(key, settings, "name", "姓名不符")
+        _fail(ticket, "name", "姓名不符")
     if student.id_type != req.id_type.strip() or student.id_number != number:
-        _fail(key, settings, "id_number", "证件类型或证件号码不符")
+        _fail(ticket, "id_number", "证件类型或证件号码不符")
     if student.category != req.category:
-        _fail(key, settings, "category", "学生类别不符")
+        _fail(ticket, "category", "学生类别不符")
     if not student.eligible:
-        _fail(key, settings, "student_no", "不在上报范围，如有疑问请联系学院")
+        _fail(ticket, "student_no", "不在上报范围，如有疑问请联系学院")
     deadlines.require_binding_open(school_code, student.college_id, student_no, settings)  # 403 binding_closed
 
     _, definition = processes.active_definition()
@@ -143,5 +166,4 @@ def bind(req: BindRequest, settings: Settings) -> User:
             start_instance(record, actor, action="bind", data_changed={"category": [None, student.category]})
     except IntegrityError:
         raise Conflict("该学号已绑定，请直接登录", code="already_bound") from None
-    accounts.clear_failures(key)
     return user

@@ -19,7 +19,9 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from service.config import Settings
 from service.errors import GradflowError, InvalidInput, Unauthorized
+from service.services.throttle import Limit, client_key, make_key, reserve, succeeded
 from service.validation.identity import ID_RESIDENT, check_id_number, normalise_id_number
+from service.validation.text import normalise_name
 
 TOKEN_SALT = "gradflow.identity-verification"
 
@@ -82,18 +84,36 @@ def _serializer(settings: Settings) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings.secret_key, salt=TOKEN_SALT)
 
 
+def identity_limit(client: str | None, settings: Settings) -> Limit:
+    """Failed checks per client address: the endpoint is anonymous, so without this it is an oracle for
+    name/number pairs and a cost to the school's identity service."""
+    return Limit(make_key("identity-addr", client_key(client)), settings.identity_max_failures,
+                 settings.login_lock_seconds, "实名认证失败次数过多，请 {minutes} 分钟后再试")
+
+
 def verify_identity(name: str, id_number: str, settings: Settings,
-                    verifier: IdentityVerifier | None = None) -> str:
-    """Run the configured check; returns the signed token, or raises 422 saying why it failed."""
-    name = " ".join((name or "").split())
+                    verifier: IdentityVerifier | None = None, *, client: str | None = None) -> str:
+    """Run the configured check; returns the signed token, or raises 422 saying why it failed.
+
+    Throttled per client address (`client`, None = not over the network) before the verifier is asked;
+    a failed check keeps its slot, a passed one (or an unavailable service) gives it back.
+    """
+    name = normalise_name(name)
     number = normalise_id_number(id_number or "")
     if not name or not number:
         details = {k: ["必填"] for k, v in (("name", name), ("id_number", number)) if not v}
         raise InvalidInput("请填写姓名和身份证号码", details=details)
-    outcome = (verifier or verifier_for(settings)).verify(name, number)
+    ticket = reserve([identity_limit(client, settings)])
+    try:
+        outcome = (verifier or verifier_for(settings)).verify(name, number)
+    except Exception:
+        succeeded(ticket)
+        raise
     if not outcome.verified:
+        left = ticket.attempts_left()
         raise InvalidInput(outcome.message or "身份核验未通过", code="identity_not_verified",
-                           details={"id_number": [outcome.message or "身份核验未通过"]})
+                           details={"id_number": [outcome.message or "身份核验未通过"], "attempts_left": left})
+    succeeded(ticket)
     return _serializer(settings).dumps({"id_number": number, "name": name})
 
 

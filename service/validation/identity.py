@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from service.codes import HMT_REGIONS, REGION, CodeRegistry, get_codes
+from service.validation.text import normalise_code
 
 ID_RESIDENT = "01"  # 居民身份证
 ID_HM_PERMIT = "02"  # 港澳居民来往内地通行证
@@ -42,8 +43,8 @@ class IdCheckResult:
 
 
 def normalise_id_number(number: str) -> str:
-    """Students paste numbers with spaces and a lower-case x; store one canonical form."""
-    return "".join(number.split()).upper()
+    """Students paste numbers with spaces, full-width digits and a lower-case x; one canonical form."""
+    return normalise_code(number).upper()
 
 
 def resident_id_check_char(first17: str) -> str:

@@ -31,9 +31,8 @@ def login() -> Response | str | tuple[str, int]:
     try:
         check_form_csrf()
         s = settings()
-        user = accounts.authenticate(form["username"].strip(), request.form.get("password", ""),
-                                     form["school_code"].strip() or None,
-                                     max_failures=s.login_max_failures, lock_seconds=s.login_lock_seconds)
+        user = accounts.authenticate(form["username"], request.form.get("password", ""),
+                                     form["school_code"] or None, client=request.remote_addr, settings=s)
     except GradflowError as exc:
         return render_template("login.html", form=form, next_url=next_url, error=exc.message), exc.status
     login_user(user)

@@ -22,7 +22,6 @@ from service.web.common import (
     active_definition,
     page,
     render_error,
-    roles_for,
     settings,
     status_kinds,
 )
@@ -57,19 +56,12 @@ def _colours(d: ProcessDefinition, statuses: list[str]) -> dict[str, str]:
 
 # --- reviewer accounts -----------------------------------------------------------------------
 
-def _account_roles() -> list[str]:
-    """Roles the centre hands out: the review lanes below its own."""
-    d = active_definition()
-    centre = roles_for(CENTRE, d)
-    return [r for r in dict.fromkeys(d.reviewer_roles) if r not in centre]
-
-
 @bp.route("/accounts", methods=["GET", "POST"])
 @page(CENTRE)
 def accounts_page(actor: Actor) -> str | Response | tuple[str, int]:
     """The school's reviewer accounts with their college / major scopes; the form creates one."""
     d = active_definition()
-    roles = _account_roles()
+    roles = accounts.creatable_roles(actor, d)  # the service enforces the same rule on create
     error: GradflowError | None = None
     form = request.form
     if request.method == "POST":
@@ -84,7 +76,7 @@ def accounts_page(actor: Actor) -> str | Response | tuple[str, int]:
             majors = [m.code for _, ms in units for m in ms if m.id in major_ids]
             user = accounts.create_user(
                 form.get("username", "").strip(), password, form.get("role", ""), school_code=actor.school_code,
-                allowed_roles=roles, colleges=colleges, majors=majors,
+                creator=actor, colleges=colleges, majors=majors, definition=d,
                 display_name=form.get("display_name", "").strip(),
             )
         except GradflowError as exc:

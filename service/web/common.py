@@ -64,11 +64,21 @@ def home_url(actor: Actor) -> str:
 
 
 def safe_next(target: str | None) -> str | None:
-    """A local path to go back to after login; anything pointing elsewhere is dropped."""
-    if not target:
+    """A same-site path to go back to after login; anything a browser could read as another site is dropped.
+
+    Browsers treat a backslash like a slash and drop tabs/newlines in URLs, so a backslash after the
+    first slash (also sent as `/%5Cevil`, decoded before it gets here) or a tab would reach `//evil`.
+    Only a single leading slash followed by a non-slash, with no backslash, control character or
+    whitespace, is accepted.
+    """
+    if not target or len(target) > 2048:
+        return None
+    if "\\" in target or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return None
+    if not target.startswith("/") or target.startswith("//"):
         return None
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    if parts.scheme or parts.netloc:
         return None
     return target
 

@@ -16,7 +16,9 @@ from service.api.security import login_user
 from service.errors import GradflowError, InvalidInput
 from service.services import binding, identity, student_report
 from service.services.actors import Actor
+from service.validation.identity import normalise_id_number
 from service.validation.sections import CATEGORIES, CATEGORY_MAINLAND, SECTION_FIELDS
+from service.validation.text import normalise_name
 from service.web import forms
 from service.web.common import STUDENT, check_form_csrf, page, render_error, settings
 
@@ -48,12 +50,13 @@ def verify() -> str | Response | tuple[str, int]:
     if request.method == "POST":
         try:
             check_form_csrf()
-            token = identity.verify_identity(form.get("name", ""), form.get("id_number", ""), settings())
+            token = identity.verify_identity(form.get("name", ""), form.get("id_number", ""), settings(),
+                                             client=request.remote_addr)
         except GradflowError as exc:
             errors, message = forms.errors_by_field(exc.details), exc.message
             return render_template("student/verify.html", form=form, errors=errors, message=message), exc.status
-        session[TOKEN_KEY] = {"token": token, "name": form.get("name", "").strip(),
-                              "id_number": form.get("id_number", "").strip().upper()}
+        session[TOKEN_KEY] = {"token": token, "name": normalise_name(form.get("name", "")),
+                              "id_number": normalise_id_number(form.get("id_number", ""))}
         return redirect(url_for("web_student.bind", category=CATEGORY_MAINLAND))
     return render_template("student/verify.html", form=form, errors=errors, message=message)
 
@@ -80,6 +83,7 @@ def bind() -> str | Response | tuple[str, int]:
                 id_type=form.get("id_type", "") if not checked else "01",
                 id_number=checked["id_number"] if checked else form.get("id_number", ""),
                 password=form.get("password", ""), verification_token=checked["token"] if checked else "",
+                client=request.remote_addr,
             )
             user = binding.bind(req, settings())
         except GradflowError as exc:

@@ -47,7 +47,7 @@ def live_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     folder = tmp_path_factory.mktemp("browser")
     deadline = (datetime.now(UTC) + timedelta(days=12, hours=5)).astimezone(timezone(timedelta(hours=8)))
     return load_settings(environ={}, database_url=f"sqlite:///{folder / 'gradflow.db'}",
-                         instance_path=str(folder / "instance"), secret_key="browser-test-secret",
+                         instance_path=str(folder / "instance"), secret_key="browser-test-secret-" + "y" * 32,
                          deadline=deadline.isoformat(timespec="minutes"))
 
 
@@ -55,6 +55,9 @@ def live_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 def live_db(live_settings: Settings):
     handle = bind_database(open_database(live_settings.resolved_database_url,
                                          busy_timeout=live_settings.sqlite_busy_timeout))
+    from service.services import audit
+
+    audit.use_key(live_settings)  # before the deploy below writes to the system chain
     upgrade(handle)
     processes.clear_cache()
     processes.ensure_configured_process(live_settings.process_path)

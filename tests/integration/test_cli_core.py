@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEFAULT_BPMN, THREE_LEVEL_BPMN
+from tests.conftest import DEFAULT_BPMN, TEST_SECRET_KEY, THREE_LEVEL_BPMN
 
 MARKER = Path("/tmp/gradflow-evaluator-canary")
 
@@ -139,7 +139,8 @@ def test_serve_answers_healthz(tmp_path: Path) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRADFLOW_")}
-    env.update(GRADFLOW_DATABASE_URL=f"sqlite:///{tmp_path / 'serve.db'}", GRADFLOW_PROCESS=str(THREE_LEVEL_BPMN))
+    env.update(GRADFLOW_DATABASE_URL=f"sqlite:///{tmp_path / 'serve.db'}", GRADFLOW_PROCESS=str(THREE_LEVEL_BPMN),
+               GRADFLOW_SECRET_KEY=TEST_SECRET_KEY)
     proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:

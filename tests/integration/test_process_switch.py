@@ -10,7 +10,7 @@ from service.config import get_settings
 from service.models import ProcessInstance
 from service.services import processes
 from service.services.transitions import complete_task
-from tests.conftest import THREE_LEVEL_BPMN
+from tests.conftest import TEST_SECRET_KEY, THREE_LEVEL_BPMN
 from tests.support import factories as f
 
 
@@ -21,6 +21,7 @@ def _run_to_second_review(process: Path, tmp_path: Path, monkeypatch: pytest.Mon
     from service.migrations import upgrade
 
     monkeypatch.setenv("GRADFLOW_PROCESS", str(process))
+    monkeypatch.setenv("GRADFLOW_SECRET_KEY", TEST_SECRET_KEY)
     monkeypatch.setenv("GRADFLOW_DATABASE_URL", f"sqlite:///{tmp_path / process.stem}.db")
     get_settings.cache_clear()
     settings = get_settings()

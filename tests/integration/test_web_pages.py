@@ -17,9 +17,8 @@ def org(db):
     other = factories.college(sch, "外国语学院")
     m1 = factories.major(mine, "080901", "计算机科学与技术")
     m2 = factories.major(other, "050201", "英语")
-    roles = ["counselor", "centre"]
-    accounts.create_user("c1", PASSWORD, "counselor", school_code=sch.code, allowed_roles=roles, colleges=[mine.name])
-    accounts.create_user("centre", PASSWORD, "centre", school_code=sch.code, allowed_roles=roles)
+    accounts.create_user("c1", PASSWORD, "counselor", school_code=sch.code, creator=None, colleges=[mine.name])
+    accounts.create_user("centre", PASSWORD, "centre", school_code=sch.code, creator=None)
     return {"school": sch, "inside": factories.record(m1), "outside": factories.record(m2)}
 
 

@@ -11,8 +11,8 @@ PASSWORD = "correct-horse-1"
 
 def make_user(username: str, role: str, school_code: str | None, **kwargs: Any):
     _, definition = processes.active_definition()
-    return accounts.create_user(username, PASSWORD, role, school_code=school_code,
-                                allowed_roles=definition.roles, **kwargs)
+    return accounts.create_user(username, PASSWORD, role, school_code=school_code, creator=None,
+                                definition=definition, **kwargs)
 
 
 def login(client, username: str, school_code: str | None, password: str = PASSWORD) -> str:
