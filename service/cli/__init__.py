@@ -9,7 +9,19 @@ import click
 from service.cli.core import audit_group, db_group, process_group, serve_command
 
 
-@click.group(help="gradflow: 毕业生生源信息采集与审核")
+class _Main(click.Group):
+    """Operator errors that surface from deep inside a command are one line, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        from service.services.audit import AuditKeyMissing
+
+        try:
+            return super().invoke(ctx)
+        except AuditKeyMissing as exc:
+            raise click.ClickException(f"审计密钥未设置 / {exc}") from None
+
+
+@click.group(cls=_Main, help="gradflow: 毕业生生源信息采集与审核")
 def main() -> None:
     pass
 

@@ -189,8 +189,10 @@ def demo_settings(settings: Settings) -> Settings:
 def demo_command(port: int, host: str, students: int, no_serve: bool) -> None:
     from service import create_app
     from service.cli.context import open_db
+    from service.services import audit
 
     settings = demo_settings(open_db(migrate=True))
+    audit.use_key(settings)  # the key the served app will use, before seeding writes any event
     logins = prepare_demo(settings, students=students)
     url = f"http://{host}:{port}"
     print_logins(logins, url)

@@ -41,16 +41,23 @@ _KEY_CONTEXT = b"gradflow audit chain v1"
 _key: bytes | None = None
 
 
+class AuditKeyMissing(RuntimeError):
+    """No key to sign the audit chain with: the operator has set neither key."""
+
+
 def derive_key(settings: Settings) -> bytes:
     """The chain key: GRADFLOW_AUDIT_KEY when set (so the session secret can rotate), else the secret key."""
     raw = settings.audit_key or settings.secret_key
+    if not raw:
+        raise AuditKeyMissing("no audit key: set GRADFLOW_AUDIT_KEY (or GRADFLOW_SECRET_KEY); "
+                           "the audit chain is never keyed with an empty key")
     return hmac.new(raw.encode("utf-8"), _KEY_CONTEXT, hashlib.sha256).digest()
 
 
 def use_key(settings: Settings) -> None:
     """Set the key for this process (the app factory, the CLI and the test fixtures call it)."""
     global _key
-    _key = derive_key(settings)
+    _key = derive_key(settings) if (settings.audit_key or settings.secret_key) else None
 
 
 def _current_key() -> bytes:

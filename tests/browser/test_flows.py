@@ -247,7 +247,11 @@ def test_edit_is_refused_once_complete(live_server, browser, demo):
     page.goto(f"{live_server.url}/console/records/{record_id}/edit")
     assert "审核已完成的记录不能再修改" in page.locator("#edit-refused").inner_text()
     assert page.locator("form[data-directed-modes]").count() == 0
-    # A pending record can be edited, and the change is audited.
+    page.context.close()
+    # A record waiting at the counselor's level can be edited by the counselor, and the change is
+    # audited (edits belong to the level the record waits at: the centre's turn comes at 中心待审).
+    page = new_page(browser)
+    login(page, live_server.url, STATE["school"], STATE["counselor"], STATE["password"])
     page.goto(f"{live_server.url}/console/?q={STATE['student_no']}")
     nav(page, page.locator("#records-table tbody tr").first.locator("a:text('编辑')"))
     page.fill("[name='other.home_address']", "深圳市南山区学苑大道1088号")

@@ -19,7 +19,8 @@ def gradflow(tmp_path: Path, *args: str, process: Path = DEFAULT_BPMN, check: bo
              stdin: str | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRADFLOW_")}
     env.update(GRADFLOW_DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}", GRADFLOW_PROCESS=str(process),
-               GRADFLOW_INSTANCE_PATH=str(tmp_path / "instance"))
+               GRADFLOW_INSTANCE_PATH=str(tmp_path / "instance"),
+               GRADFLOW_AUDIT_KEY="cli-test-audit-key-" + "k" * 32)
     result = subprocess.run([sys.executable, "-m", "service.cli", *args], env=env, capture_output=True,
                             text=True, input=stdin, timeout=120)
     if check and result.returncode != 0:

@@ -49,7 +49,8 @@ def test_published_default_no_longer_forges_a_session(settings, db) -> None:
 def test_serve_without_secret_exits_with_a_message(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRADFLOW_")}
     env.update(GRADFLOW_DATABASE_URL=f"sqlite:///{tmp_path / 'serve.db'}",
-               GRADFLOW_INSTANCE_PATH=str(tmp_path / "instance"))
+               GRADFLOW_INSTANCE_PATH=str(tmp_path / "instance"),
+               GRADFLOW_AUDIT_KEY="cli-test-audit-key-" + "k" * 32)
     for key in (None, "dev-only-change-me", "too-short"):
         if key is not None:
             env["GRADFLOW_SECRET_KEY"] = key
