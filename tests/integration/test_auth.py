@@ -123,6 +123,7 @@ def test_cli_adds_school_and_users(db, settings, monkeypatch) -> None:
     from service.models import School, User, UserScope
 
     monkeypatch.setenv("GRADFLOW_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("GRADFLOW_SECRET_KEY", settings.secret_key)
     get_settings.cache_clear()
     runner = CliRunner()
     try:

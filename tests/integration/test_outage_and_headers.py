@@ -35,7 +35,7 @@ def _free_port() -> int:
 
 def _app(tmp_path: Path, url: str, **overrides):
     settings = load_settings(environ={}, database_url=url, instance_path=str(tmp_path / "instance"),
-                             process=str(DEFAULT_BPMN), secret_key="test-secret", **overrides)
+                             process=str(DEFAULT_BPMN), secret_key="outage-test-secret-" + "s" * 32, **overrides)
     app = create_app(settings)
     app.config["TESTING"] = True
     return app
@@ -56,7 +56,7 @@ def test_postgresql_nobody_listens_on_is_503_with_retry_after(tmp_path: Path) ->
     assert health.status_code == 503 and health.get_json() == {"status": "error"}
 
     with client.session_transaction() as session:  # a logged-in browser: the account lookup fails
-        session["uid"] = 1
+        session["sid"] = "a-token-whose-lookup-needs-the-database"
     page = client.get("/console/", headers={"Accept": "text/html"})
     assert page.status_code == 503 and page.mimetype == "text/html"
     assert page.headers["Retry-After"].isdigit()

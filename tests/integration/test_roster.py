@@ -207,6 +207,7 @@ def test_cli_imports_and_prints_the_report(db, settings, tmp_path, monkeypatch) 
     path = tmp_path / "roster.xlsx"
     path.write_bytes(rf.xlsx_bytes(rows))
     monkeypatch.setenv("GRADFLOW_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("GRADFLOW_SECRET_KEY", settings.secret_key)
     get_settings.cache_clear()
     try:
         result = CliRunner().invoke(main, ["roster", "import", str(path), "--school", "10561", "--year", "2021",
