@@ -254,6 +254,31 @@ def prefill(roster: RosterStudent) -> dict[str, Any]:
     return data
 
 
+def add_form(actor: Actor, student_no: str) -> tuple[RosterStudent, dict[str, Any]]:
+    """What the 添加 form starts from: the roster student in scope, with 证件号码 masked.
+
+    The number comes from the roster and is not edited here, so no role needs it in full (the
+    README's masking policy: lists and forms are masked). A student who already has a record is
+    reported before anyone fills the form.
+    """
+    roster = RosterStudent.get_or_none((RosterStudent.school == actor.school_code)
+                                       & (RosterStudent.student_no == student_no))
+    if roster is None or not actor.can_see(roster.school_id, roster.college_id, roster.major_id):
+        raise NotFound("学籍库中没有该学号的学生", code="roster_student_not_found")
+    if not roster.eligible:
+        raise Conflict(f"该学生不在生源信息报送范围内：{roster.exclusion_reason or '不符合条件'}", code="not_eligible")
+    exists = Record.select(Record.id).where(
+        (Record.student == roster.id) | ((Record.school == roster.school_id) & (Record.student_no == student_no))
+    ).first()
+    if exists is not None:
+        raise Conflict("该学生已有生源信息记录，请在生源列表中查看或编辑", code="record_exists",
+                       details={"record_id": exists.id})
+    data = prefill(roster)
+    if data["personal"].get("id_number"):
+        data["personal"]["id_number"] = mask_id_number(str(data["personal"]["id_number"]))
+    return roster, data
+
+
 def add_record(actor: Actor, student_no: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
     """添加生源信息: a record for an eligible roster student without one, submitted on their behalf.
 

@@ -20,8 +20,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from service.codes import REGION, get_codes
-from service.errors import GradflowError, InvalidInput, NotFound
-from service.models import RosterStudent
+from service.errors import GradflowError, InvalidInput
 from service.services import audit_query, exports, records, reviews
 from service.services.actors import Actor
 from service.services.records_query import RecordFilters, search
@@ -208,12 +207,10 @@ def add(actor: Actor) -> str | Response | tuple[str, int]:
     data: dict[str, Any] = {}
     roster = None
     if student_no:
-        roster = RosterStudent.get_or_none((RosterStudent.school == actor.school_code)
-                                           & (RosterStudent.student_no == student_no))
-        if roster is None or not actor.can_see(roster.school_id, roster.college_id, roster.major_id):
-            error, status, roster = NotFound("学籍库中没有该学号的学生"), 404, None
-        else:
-            data = records.prefill(roster)
+        try:
+            roster, data = records.add_form(actor, student_no)
+        except GradflowError as exc:
+            error, status, roster = exc, exc.status, None
     if request.method == "POST" and roster is not None:
         try:
             result = records.add_record(actor, student_no, forms.report_from_form(request.form))

@@ -270,3 +270,37 @@ def test_audit_query_is_scoped_and_filtered(app, world) -> None:
     assert rv.login(app, "c1").get("/api/v1/audit").status_code == 403
     admin = rv.login(app, "root", None)
     assert admin.get(f"/api/v1/audit?record={b.id}").get_json()["total"] == 2
+
+
+def test_add_page_masks_the_id_number_and_reports_an_existing_record_first(app, world) -> None:
+    """Issue 10 item 4: 添加 showed a counselor the full 证件号码 of any in-scope roster student."""
+    from service.validation.identity import mask_id_number
+
+    w = world
+    student = rv.roster_student(w, w.m1)
+    rv.user("c1", "counselor", w.school, colleges=(w.c1,))
+    api = rv.login(app, "c1")
+    events_before = AuditEvent.select().count()
+    page = api.get(f"/console/records/new?student_no={student.student_no}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert student.id_number not in html and mask_id_number(student.id_number) in html
+    assert AuditEvent.select().count() == events_before
+    # the form posts the masked number back: the record gets the roster's full number
+    report, _ = rv.report_for(w, w.m1)
+    form = {"csrf_token": api.csrf, "student_no": student.student_no}
+    for section in ("school", "personal", "other"):
+        for k, v in (report[section] or {}).items():
+            form[f"{section}.{k}"] = "" if v is None else str(v)
+    form["personal.id_number"] = mask_id_number(student.id_number)
+    for k in ("name", "gender", "id_type"):
+        form[f"personal.{k}"] = str(getattr(student, k))
+    for k in ("school_code", "student_no", "college", "major", "major_code", "class_name", "exam_no"):
+        form.pop(f"school.{k}", None)
+    posted = api.client.post("/console/records/new", data=form)
+    assert posted.status_code in (200, 302), posted.get_data(as_text=True)[:500]
+    rec = Record.get_or_none(Record.student_no == student.student_no)
+    assert rec is not None, posted.get_data(as_text=True)[:800]
+    assert rec.id_number == student.id_number  # the roster's number, not the mask
+    again = api.get(f"/console/records/new?student_no={student.student_no}").get_data(as_text=True)
+    assert "该学生已有生源信息记录" in again and 'name="personal.name"' not in again
