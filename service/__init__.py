@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from service.api.security import install as install_security
     from service.db import bind_database, database, is_sqlite, open_database
     from service.http_hardening import install as install_hardening
-    from service.services import audit
+    from service.services import audit, notify
 
     settings = settings or load_settings(**overrides)
     check_secret_key(settings.secret_key)  # raises InsecureConfiguration: never run on a guessable key
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.url_map.converters["int"] = DatabaseIdConverter
     audit.use_key(settings)
+    notify.configure(settings)
     if settings.trusted_proxies > 0:
         # Behind N reverse proxies: client address, scheme and host come from their X-Forwarded-* headers.
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -71,6 +72,10 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     register_api(app)
     register_error_handlers(app)
     _register_web(app)
+    if settings.notify_worker:
+        from service.services.notify.sender import start_worker
+
+        start_worker(settings)
     return app
 
 

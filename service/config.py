@@ -74,6 +74,24 @@ class Settings:
     roster_max_cells: int
     roster_max_unpacked_bytes: int
     roster_max_compression_ratio: int
+    notify_worker: bool
+    notify_poll_seconds: float
+    notify_batch_size: int
+    notify_max_attempts: int
+    notify_backoff_seconds: float
+    notify_lease_seconds: float
+    notify_quiet_hours: str
+    notify_digest_hour: int
+    smtp_host: str
+    smtp_port: int
+    smtp_security: str
+    smtp_username: str
+    smtp_password: str
+    smtp_sender: str
+    smtp_timeout: float
+    webhook_url: str
+    webhook_secret: str
+    webhook_timeout: float
 
     def path(self, value: str) -> Path:
         """Resolve a configured path against the project root unless it is absolute."""

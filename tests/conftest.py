@@ -67,17 +67,18 @@ def process_file() -> Path:
 def settings(db_url: str, tmp_path: Path, process_file: Path) -> Settings:
     return load_settings(
         environ={}, database_url=db_url, instance_path=str(tmp_path / "instance"), process=str(process_file),
-        secret_key=TEST_SECRET_KEY, login_lock_seconds=900,
+        secret_key=TEST_SECRET_KEY, login_lock_seconds=900, notify_worker=False,
     )
 
 
 @pytest.fixture
 def db(settings: Settings):
     """A fresh, migrated database with the configured process deployed and active."""
-    from service.services import audit
+    from service.services import audit, notify
 
     handle = bind_database(open_database(settings.resolved_database_url, busy_timeout=settings.sqlite_busy_timeout))
     audit.use_key(settings)
+    notify.configure(settings)
     upgrade(handle)
     processes.ensure_configured_process(settings.process_path)
     yield handle

@@ -34,11 +34,11 @@ main.add_command(serve_command)
 
 def _feature_commands() -> list[click.Command]:
     """The feature command groups: schools and users, roster import, seeding, the demo."""
-    from service.cli import org, roster
+    from service.cli import notify, org, roster
     from service.cli.demo import demo_command
     from service.cli.seed import seed_command
 
-    return [*org.COMMANDS, *roster.COMMANDS, seed_command, demo_command]
+    return [*org.COMMANDS, *roster.COMMANDS, *notify.COMMANDS, seed_command, demo_command]
 
 
 for _command in _feature_commands():

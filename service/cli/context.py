@@ -12,10 +12,11 @@ def open_db(*, migrate: bool = False) -> Settings:
     """Bind the configured database; with migrate=True apply pending schema steps first."""
     import click
 
-    from service.services import audit
+    from service.services import audit, notify
 
     settings = _with_demo_secret(get_settings())
     audit.use_key(settings)
+    notify.configure(settings)
 
     db = bind_database(open_database(settings.resolved_database_url, busy_timeout=settings.sqlite_busy_timeout))
     if migrate:

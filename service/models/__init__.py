@@ -6,6 +6,7 @@ their own migration step and are not listed there.
 
 from service.models.base import BaseModel, JSONTextField, utcnow
 from service.models.deadlines import DeadlineExtension, SchoolDeadline
+from service.models.notify import Delivery, Notification, NotifyMark, NotifySchedule, NotifyTemplate
 from service.models.org import College, Major, School, Throttle, User, UserScope, UserSession
 from service.models.records import Record, RosterStudent
 from service.models.workflow import AuditEvent, AuditHead, PendingTask, ProcessInstance, ProcessVersion
@@ -33,8 +34,13 @@ __all__ = [
     "BaseModel",
     "College",
     "DeadlineExtension",
+    "Delivery",
     "JSONTextField",
     "Major",
+    "Notification",
+    "NotifyMark",
+    "NotifySchedule",
+    "NotifyTemplate",
     "PendingTask",
     "ProcessInstance",
     "ProcessVersion",

@@ -28,6 +28,7 @@ from service.errors import (
 from service.models import College, Major, PendingTask, ProcessInstance, Record, RosterStudent, utcnow
 from service.services import audit, processes
 from service.services.actors import Actor
+from service.services.notify import events as notify_events
 from service.services.review_scope import needs_full_id
 from service.services.transitions import complete_task, locked_change, start_instance
 from service.validation.identity import mask_id_number
@@ -37,6 +38,12 @@ from service.validation.sections import SECTION_FIELDS
 ID_PATH = ("personal", "id_number")
 # Fields that tie the record to its roster row and org unit: not changed by an edit.
 READ_ONLY = {("school", "school_code"), ("school", "student_no"), ("school", "college"), ("school", "major")}
+
+
+def _editor_label(actor: Actor) -> str:
+    """How a student's message names the reviewer who edited: the level's label and the username."""
+    definition = processes.active_definition()[1]
+    return f"{definition.role_label(actor.role)}（{actor.username}）"
 
 
 def _load(actor: Actor, record_id: int) -> tuple[Record, ProcessInstance]:
@@ -225,6 +232,7 @@ def edit_record(actor: Actor, record_id: int, patch: dict[str, Any], *,
         Record.update(data=new_data, name=personal.get("name") or rec.name,
                       id_number=personal.get("id_number") or "", origin_region=personal.get("origin_region") or "",
                       updated_at=utcnow()).where(Record.id == rec.id).execute()
+        notify_events.after_edit(rec.id, changes, editor=_editor_label(actor), status=inst.status)
         return changes
 
     locked_change(rec.id, actor, change, action="edit", expected_version=expected_version)

@@ -28,6 +28,7 @@ from service.errors import (
 from service.models import ProcessInstance, Record, statements, utcnow
 from service.services import audit, processes
 from service.services.actors import Actor
+from service.services.notify import events as notify_events
 from service.workflow import engine
 from service.workflow.definitions import ProcessDefinition
 from service.workflow.variables import DECISIONS
@@ -196,6 +197,10 @@ def write_step(prepared: PreparedStep, actor: Actor, *, on_behalf: bool = False,
         decision=prepared.decision, comment=prepared.comment, status_before=loaded.status,
         status_after=snap.status, process_version=prepared.definition_sha, data_changed=data_changed,
     )
+    if step.action == "review":  # the student hears of a rejection or the last approval (same transaction)
+        notify_events.after_review(record_id, decision=prepared.decision, comment=prepared.comment,
+                                   task_title=step.title or step.task_name, status_after=snap.status,
+                                   completed=snap.completed, actor_username=actor.username)
     return TransitionResult(record_id, loaded.status, snap.status, snap.report_status, new_lock,
                             step.task_name, prepared.decision)
 

@@ -1,0 +1,37 @@
+"""Where a student can be reached: the bound account (in-app), the report's e-mail and phone,
+else the roster's phone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from peewee import JOIN
+
+from service.models import Record, RosterStudent
+from service.services.notify.outbox import Recipient
+
+
+def _contact(data: dict[str, Any] | None, roster_fields: dict[str, Any] | None) -> tuple[str, str]:
+    other = (data or {}).get("other") or {}
+    roster_fields = roster_fields or {}
+    email = str(other.get("email") or roster_fields.get("email") or "").strip()
+    phone = str(other.get("phone") or roster_fields.get("phone") or "").strip()
+    return email, phone
+
+
+def for_record(record_id: int) -> Recipient | None:
+    row = (Record.select(Record.id, Record.school, Record.user, Record.student, Record.student_no, Record.name,
+                         Record.data, RosterStudent.fields.alias("roster_fields"))
+           .join(RosterStudent, join_type=JOIN.LEFT_OUTER, on=(RosterStudent.id == Record.student))
+           .where(Record.id == record_id).objects().first())
+    if row is None:
+        return None
+    email, phone = _contact(row.data, getattr(row, "roster_fields", None))
+    return Recipient(school=row.school_id, name=row.name, recipient=row.student_no, user_id=row.user_id,
+                     record_id=row.id, student_id=row.student_id, email=email, phone=phone)
+
+
+def for_roster_student(student: RosterStudent) -> Recipient:
+    email, phone = _contact(None, student.fields)
+    return Recipient(school=student.school_id, name=student.name, recipient=student.student_no,
+                     student_id=student.id, email=email, phone=phone)
