@@ -129,10 +129,17 @@ def install_page_helpers(app: Flask) -> None:
 
         return {"csrf_token": csrf_token, "current_actor": current_actor, "nav_items": _nav_items,
                 "status_kind": status_kind, "display": forms.display, "form_value": forms.form_value,
-                "region_levels": forms.region_levels}
+                "region_levels": forms.region_levels, "unread_messages": _unread_messages}
 
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(region_short, "region_short")
+
+
+def _unread_messages() -> int:
+    from service.services.notify import inbox
+
+    actor = current_actor()
+    return inbox.unread_count(actor) if actor is not None else 0
 
 
 def local_time(value: datetime | str | None) -> str:
@@ -168,10 +175,13 @@ def _nav_items() -> list[tuple[str, str, str]]:
         elif actor.role in roles_for(CENTRE, d):
             items = [("web_console.index", "生源管理"), ("web_centre.dashboard", "进度"),
                      ("web_centre.roster", "学籍导入"), ("web_centre.accounts_page", "账号管理"),
-                     ("web_deadline.deadline_page", "截止时间"),
+                     ("web_deadline.deadline_page", "截止时间"), ("web_notify.centre_notifications", "消息通知"),
                      ("web_centre.process_versions", "流程版本")]
         elif actor.role in d.reviewer_roles:
             items = [("web_console.index", "生源管理")]
+    if items and not actor.is_admin:
+        unread = _unread_messages()
+        items.append(("web_notify.messages", f"消息（{unread}）" if unread else "消息"))
     return [(endpoint, label, url_for(endpoint)) for endpoint, label in items]
 
 
