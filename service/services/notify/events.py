@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.models import School
-from service.services.notify import outbox, recipients
+from service.models import School, notify_statements
+from service.services.notify import outbox, recipients, templates
 from service.validation.sections import FIELD_LABELS
 
 
@@ -22,11 +22,15 @@ def after_review(record_id: int, *, decision: str, comment: str, task_title: str
         kind = "approved"
     else:
         return
-    to = recipients.for_record(record_id)
-    if to is None:
+    ctx = notify_statements.message_context(record_id, kind)
+    if ctx is None:
         return
-    outbox.enqueue(kind, to, {"学号": to.recipient, "学校": _school_name(to.school), "环节": task_title,
-                              "意见": comment, "状态": status_after}, created_by=actor_username)
+    to = recipients.from_context(record_id, ctx)
+    default = templates.KINDS[kind]
+    words = (templates.Wording(ctx["subject"], ctx["body"], True) if ctx["subject"] is not None
+             else templates.Wording(default.subject, default.body, False))
+    outbox.enqueue(kind, to, {"学号": to.recipient, "学校": ctx["school_name"], "环节": task_title,
+                              "意见": comment, "状态": status_after}, created_by=actor_username, words=words)
 
 
 def after_edit(record_id: int, changed: dict[str, Any], *, editor: str, status: str) -> None:

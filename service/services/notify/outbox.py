@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from service.config import InsecureConfiguration, Settings
-from service.models import Delivery, Notification, utcnow
+from service.models import notify_statements, utcnow
 from service.services.notify import templates
 
 EMAIL, WEBHOOK = "email", "webhook"
@@ -100,22 +100,20 @@ def new_uid() -> str:
 
 
 def enqueue(kind: str, to: Recipient, values: dict[str, Any], *, created_by: str = "",
-            now: datetime | None = None) -> Notification:
-    """Write one message and its deliveries; call inside the causing change's transaction."""
+            now: datetime | None = None, words: templates.Wording | None = None) -> int:
+    """Write one message and its deliveries; call inside the causing change's transaction.
+    Returns the message id. `words` saves the template lookup when the caller already has it."""
     now = now or utcnow()
-    words = templates.wording(to.school, kind)
+    words = words or templates.wording(to.school, kind)
     filled = {k: "" if v is None else str(v) for k, v in values.items()}
     filled.setdefault("姓名", to.name)
-    note = Notification.create(
-        uid=new_uid(), school=to.school, user=to.user_id, record=to.record_id, student=to.student_id,
-        recipient=to.recipient[:64], kind=kind, subject=templates.render(words.subject, filled)[:200],
-        body=templates.render(words.body, filled), created_by=created_by[:64], created_at=now)
+    note_id = notify_statements.insert_notification({
+        "uid": new_uid(), "school": to.school, "user": to.user_id, "record": to.record_id, "student": to.student_id,
+        "recipient": to.recipient[:64], "kind": kind, "subject": templates.render(words.subject, filled)[:200],
+        "body": templates.render(words.body, filled), "created_by": created_by[:64], "created_at": now})
     due = after_quiet_hours(now, _channels.quiet_hours) if templates.KINDS[kind].reminder else now
-    rows = []
     if _channels.email and to.email:
-        rows.append({"notification": note.id, "channel": EMAIL, "address": to.email[:254], "next_attempt_at": due})
+        notify_statements.insert_delivery(note_id, EMAIL, to.email[:254], due)
     if _channels.webhook and (to.phone or to.user_id or to.email):
-        rows.append({"notification": note.id, "channel": WEBHOOK, "address": to.phone[:254], "next_attempt_at": due})
-    if rows:
-        Delivery.insert_many(rows).execute()
-    return note
+        notify_statements.insert_delivery(note_id, WEBHOOK, to.phone[:254], due)
+    return note_id

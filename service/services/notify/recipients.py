@@ -19,6 +19,13 @@ def _contact(data: dict[str, Any] | None, roster_fields: dict[str, Any] | None) 
     return email, phone
 
 
+def from_context(record_id: int, ctx: dict[str, Any]) -> Recipient:
+    """The recipient from models.notify_statements.message_context (the hot path's one query)."""
+    email, phone = _contact(ctx["data"], ctx["roster_fields"])
+    return Recipient(school=ctx["school"], name=ctx["name"], recipient=ctx["student_no"], user_id=ctx["user_id"],
+                     record_id=record_id, student_id=ctx["student_id"], email=email, phone=phone)
+
+
 def for_record(record_id: int) -> Recipient | None:
     row = (Record.select(Record.id, Record.school, Record.user, Record.student, Record.student_no, Record.name,
                          Record.data, RosterStudent.fields.alias("roster_fields"))

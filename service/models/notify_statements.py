@@ -1,0 +1,68 @@
+"""Hand-written SQL for the messages a review step writes (see models.statements for why):
+one SELECT for the recipient, school name and template, and the two INSERTs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from service.db import database
+from service.models.notify import Delivery, Notification, NotifyTemplate
+from service.models.org import School
+from service.models.records import Record, RosterStudent
+from service.models.statements import _col, _dt, _table
+
+NOTIFICATION_COLUMNS = ("uid", "school", "user", "record", "student", "recipient", "kind", "subject", "body",
+                        "created_by", "created_at")
+DELIVERY_COLUMNS = ("notification", "channel", "address", "next_attempt_at")
+
+
+@lru_cache(maxsize=4)
+def _statements(p: str) -> dict[str, str]:
+    r, rs, s, t, n, d = Record, RosterStudent, School, NotifyTemplate, Notification, Delivery
+    return {
+        "context": (
+            f"SELECT r.{_col(r, 'school')}, r.{_col(r, 'user')}, r.{_col(r, 'student')}, r.{_col(r, 'student_no')}, "
+            f"r.{_col(r, 'name')}, r.{_col(r, 'data')}, rs.{_col(rs, 'fields')}, s.{_col(s, 'name')}, "
+            f"t.{_col(t, 'subject')}, t.{_col(t, 'body')} "
+            f"FROM {_table(r)} r JOIN {_table(s)} s ON s.{_col(s, 'code')} = r.{_col(r, 'school')} "
+            f"LEFT JOIN {_table(rs)} rs ON rs.{_col(rs, 'id')} = r.{_col(r, 'student')} "
+            f"LEFT JOIN {_table(t)} t ON t.{_col(t, 'school')} = r.{_col(r, 'school')} AND t.{_col(t, 'kind')} = {p} "
+            f"WHERE r.{_col(r, 'id')} = {p}"
+        ),
+        "insert_notification": (
+            f"INSERT INTO {_table(n)} (" + ", ".join(_col(n, c) for c in NOTIFICATION_COLUMNS) + ") VALUES ("
+            + ", ".join([p] * len(NOTIFICATION_COLUMNS)) + f") RETURNING {_col(n, 'id')}"
+        ),
+        "insert_delivery": (
+            f"INSERT INTO {_table(d)} (" + ", ".join(_col(d, c) for c in DELIVERY_COLUMNS)
+            + f", {_col(d, 'status')}, {_col(d, 'attempts')}, {_col(d, 'claim_token')}, {_col(d, 'last_error')}) "
+            f"VALUES (" + ", ".join([p] * len(DELIVERY_COLUMNS)) + ", 'pending', 0, '', '')"
+        ),
+    }
+
+
+def _sql(name: str) -> str:
+    return _statements(database.param)[name]
+
+
+def message_context(record_id: int, kind: str) -> dict[str, Any] | None:
+    row = database.execute_sql(_sql("context"), (kind, record_id)).fetchone()
+    if row is None:
+        return None
+    school, user, student, student_no, name, data, fields, school_name, subject, body = row
+    parse = Record.data.python_value
+    return {"school": school, "user_id": user, "student_id": student, "student_no": student_no, "name": name,
+            "data": parse(data) or {}, "roster_fields": parse(fields) or {}, "school_name": school_name or "",
+            "subject": subject, "body": body}
+
+
+def insert_notification(values: dict[str, Any]) -> int:
+    row = dict(values, created_at=_dt(values["created_at"]))
+    cursor = database.execute_sql(_sql("insert_notification"), tuple(row[c] for c in NOTIFICATION_COLUMNS))
+    return int(cursor.fetchone()[0])
+
+
+def insert_delivery(notification_id: int, channel: str, address: str, due: datetime) -> None:
+    database.execute_sql(_sql("insert_delivery"), (notification_id, channel, address, _dt(due)))
