@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from peewee import Expression
+
 from service.errors import NotFound
-from service.models import Notification, utcnow
+from service.models import Notification, Record, utcnow
 from service.services.actors import Actor
 
 PAGE_SIZE = 50
@@ -26,8 +28,13 @@ class Message:
                 "created_at": self.created_at.isoformat(), "read": self.read}
 
 
-def _mine(actor: Actor):  # type: ignore[no-untyped-def]
-    return Notification.user == (actor.user_id or -1)
+def _mine(actor: Actor) -> Expression:
+    """The actor's messages: sent to the account, or (a reminder before binding) to its roster entry."""
+    mine = Notification.user == (actor.user_id or -1)
+    if actor.record_id is None:
+        return mine
+    roster = Record.select(Record.student).where((Record.id == actor.record_id) & Record.student.is_null(False))
+    return mine | (Notification.user.is_null() & Notification.student.in_(roster))
 
 
 def unread_count(actor: Actor) -> int:
