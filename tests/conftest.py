@@ -72,8 +72,12 @@ def settings(db_url: str, tmp_path: Path, process_file: Path) -> Settings:
 
 
 @pytest.fixture
-def db(settings: Settings):
-    """A fresh, migrated database with the configured process deployed and active."""
+def db(settings: Settings, request: pytest.FixtureRequest):
+    """A fresh, migrated database with the configured process deployed and active.
+
+    After the test, every audit chain it wrote must still verify (`gradflow audit verify`), unless
+    the test is marked audit_tampered: whatever a test does through the product keeps the chains whole.
+    """
     from service.services import audit, notify
 
     handle = bind_database(open_database(settings.resolved_database_url, busy_timeout=settings.sqlite_busy_timeout))
@@ -82,8 +86,26 @@ def db(settings: Settings):
     upgrade(handle)
     processes.ensure_configured_process(settings.process_path)
     yield handle
+    if request.node.get_closest_marker("audit_tampered") is None and _passed(request):
+        audit.use_key(settings)
+        result = audit.verify()
+        assert result.ok, f"audit verify after the test: {[(p.chain_key, p.kind) for p in result.problems[:5]]}"
     if not handle.is_closed():
         handle.close()
+
+
+def _passed(request: pytest.FixtureRequest) -> bool:
+    """Only a test that passed is checked (a failing one already says what broke)."""
+    report = getattr(request.node, "rep_call", None)
+    return report is not None and report.passed
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # type: ignore[no-untyped-def]
+    report = yield
+    if report.when == "call":
+        item.rep_call = report  # type: ignore[attr-defined]
+    return report
 
 
 @pytest.fixture

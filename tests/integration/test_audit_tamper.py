@@ -16,7 +16,8 @@ from service.models import AuditEvent, AuditHead, Record
 from service.services import audit
 from tests.support.reviewing import approve, make_world, reject, submitted
 
-pytestmark = pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
+pytestmark = [pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True),
+              pytest.mark.audit_tampered]  # every test here damages chains on purpose
 
 
 def _history(db) -> list[Record]:
