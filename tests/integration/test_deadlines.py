@@ -340,7 +340,7 @@ def test_the_migration_is_a_step_of_its_own(db) -> None:
     from service.migrations import STEPS, pending, upgrade
     from service.models import ALL_MODELS
 
-    assert STEPS[-1] == "m0006_deadlines" and pending(db) == [] and upgrade(db) == []
+    assert "m0006_deadlines" in STEPS and pending(db) == [] and upgrade(db) == []
     assert SchoolDeadline not in ALL_MODELS and DeadlineExtension not in ALL_MODELS
     assert {"school_deadline", "deadline_extension"} <= set(db.get_tables())
 
