@@ -251,3 +251,53 @@ def test_reminder_targets_are_the_listed_students(world) -> None:
     unbound = chase.student_targets(actor, chase.ChaseFilters(states=["未绑定"]), 2021)
     assert all(t[0] is None and t[1] is None for t in unbound) and len(unbound) == 2
     assert RosterStudent.select().count() == 13
+
+
+def test_console_page_lists_counts_and_links_the_export(app, world) -> None:
+    s = world.roster
+    api = rv.login(app, "c1")
+    html = api.get("/console/chase").get_data(as_text=True)
+    assert "催办名单" in html and s["old"].student_no in html and s["draft_c2"].student_no not in html
+    assert 'data-state="未绑定">1</a>' in html and 'data-state="二级待审">2</a>' in html
+    assert "/console/chase/export.xlsx?" in html
+    aged = api.get("/console/chase?state=二级待审&pending_days=7").get_data(as_text=True)
+    assert s["old"].student_no in aged and s["fresh"].student_no not in aged
+    assert "（超过 7 天）" in aged
+    export = api.get("/console/chase/export.xlsx?state=二级待审&pending_days=7")
+    assert export.status_code == 200
+    rows = list(load_workbook(io.BytesIO(export.data), read_only=True).worksheets[0].iter_rows(values_only=True))
+    assert [r[0] for r in rows[1:]] == [s["old"].student_no]
+    # The since column is Beijing time: UTC + 8 hours.
+    since = database.execute_sql("SELECT status_since FROM record WHERE id = " + database.param,
+                                 (s["old"].id,)).fetchone()[0]
+    from service.clock import beijing_text
+    assert rows[1][5] == beijing_text(str(since))
+    other = api.get(f"/console/chase?college={world.c2.id}").get_data(as_text=True)
+    assert s["unbound_b"].student_no not in other and "没有符合条件的学生" in other
+
+
+def test_every_dashboard_count_links_to_its_list(app, world) -> None:
+    import re
+    from html import unescape
+    from urllib.parse import parse_qs, urlsplit
+
+    api = rv.login(app, "centre")
+    html = api.get("/centre/dashboard").get_data(as_text=True)
+    links = [(unescape(href), int(n)) for href, n in
+             re.findall(r'<a href="([^"]+)" data-count-state="[^"]*">(\d+)</a>', html)]
+    assert len(links) >= 10
+    checked = 0
+    for href, n in links:
+        parts = urlsplit(href)
+        q = parse_qs(parts.query)
+        if parts.path == "/console/chase":
+            body = _get(api, parts.query)
+            assert body["total"] == n, href
+        else:
+            assert parts.path == "/console/"
+            assert api.get(href).status_code == 200
+            api_q = "&".join(f"{k}={v}" for k, vs in q.items() for v in vs)
+            assert api.get(f"/api/v1/records?{api_q}").get_json()["total"] == n, href
+        checked += 1
+    assert checked == len(links)
+    assert 'data-count-state="未绑定">2</a>' in html

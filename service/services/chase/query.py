@@ -151,7 +151,7 @@ def _record_part(actor: Actor, f: ChaseFilters, states: list[ChaseState], school
         at_level = REVIEW_STATUS.in_(review)
         if f.pending_days:
             cutoff = utcnow() - timedelta(days=f.pending_days)
-            at_level &= STATUS_SINCE < Value(cutoff, converter=Record.created_at.db_value)
+            at_level &= Value(cutoff, converter=Record.created_at.db_value) > STATUS_SINCE
         condition = at_level if condition is None else (condition | at_level)
     class_name = fn.COALESCE(RosterStudent.class_name, "")
     query = (Record.select(REVIEW_STATUS.alias("state"), STATUS_SINCE.alias("since"),
@@ -252,8 +252,14 @@ _ROW_COLUMNS = ("state", "since", "student_no", "name", "class_name", "college_i
                 "roster_id", "user_id")
 
 
+def _row(values: tuple[Any, ...]) -> ChaseRow:
+    """A union row (in _ROW_COLUMNS order) as a ChaseRow."""
+    state, since, *rest = values
+    return ChaseRow(state, _since(since), *rest)
+
+
 def _rows(query: Select) -> list[ChaseRow]:
-    found = [ChaseRow(*(_since(v) if i == 1 else v for i, v in enumerate(t))) for t in query.tuples()]
+    found = [_row(t) for t in query.tuples()]
     _add_details(found)
     return found
 
@@ -314,7 +320,7 @@ def iter_rows(actor: Actor, f: ChaseFilters, year: int, *, chunk: int = ITER_CHU
         if last is not None:
             query = query.where((u.c.student_no > last[0]) | ((u.c.student_no == last[0]) & (u.c.src > last[1])))
         raw = list(query.tuples())
-        rows = [ChaseRow(*(_since(v) if i == 1 else v for i, v in enumerate(t[:-1]))) for t in raw]
+        rows = [_row(t[:-1]) for t in raw]
         _add_details(rows)
         yield from rows
         if len(raw) < chunk:
