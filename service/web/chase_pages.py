@@ -6,6 +6,7 @@ query to the streamed .xlsx. Times are shown in Beijing time (the local_time fil
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
 
 from flask import Blueprint, current_app, render_template, request, stream_with_context
@@ -13,13 +14,15 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from service.errors import GradflowError, InvalidInput
-from service.models import College, Major
 from service.services import progress
 from service.services.actors import Actor
 from service.services.chase import export as chase_export
 from service.services.chase import query as chase
 from service.services.chase.states import chase_states
 from service.web.common import REVIEWER, page, render_error, settings
+
+if TYPE_CHECKING:
+    from service.models import College, Major
 
 bp = Blueprint("web_chase", __name__, url_prefix="/console")
 bp.register_error_handler(GradflowError, render_error)

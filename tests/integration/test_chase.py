@@ -21,6 +21,8 @@ from service.services.chase import query as chase
 from service.services.transitions import complete_task, locked_change, start_instance
 from tests.support import reviewing as rv
 
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
+
 
 def _bound(w: rv.World, major, *, phone: str | None = "13800138000", roster_phone: str = "",
            class_name: str = "") -> Record:
@@ -301,3 +303,30 @@ def test_every_dashboard_count_links_to_its_list(app, world) -> None:
         checked += 1
     assert checked == len(links)
     assert 'data-count-state="未绑定">2</a>' in html
+
+
+def test_the_migration_backfills_an_old_database(world) -> None:
+    """An m0006-era database with records at every status gets status_since from the audit log."""
+    from peewee import SqliteDatabase
+
+    from service.migrations import m0003_record_search as m0003
+    from service.migrations import upgrade
+
+    sqlite = isinstance(database.obj, SqliteDatabase)
+    database.execute_sql("DROP INDEX IF EXISTS record_chase")
+    for trigger in ("process_instance_status_ins", "process_instance_status_upd"):
+        database.execute_sql(f"DROP TRIGGER IF EXISTS {trigger}" + ("" if sqlite else " ON process_instance"))
+    database.execute_sql("ALTER TABLE record DROP COLUMN status_since")
+    for statement in (m0003._SQLITE if sqlite else m0003._POSTGRES):
+        database.execute_sql(statement)
+    database.execute_sql("DELETE FROM schema_migrations WHERE name = 'm0008_chase'")
+    assert upgrade(database.obj) == ["m0008_chase"]
+    rejected = world.records["rejected"]
+    last_change = (AuditEvent.select(AuditEvent.created_at)
+                   .where((AuditEvent.record == rejected.id) & (AuditEvent.status_after == "不同意"))
+                   .order_by(AuditEvent.seq.desc()).scalar())
+    rows = {r.student_no: r for r in chase.iter_rows(rv.reviewer("centre", world.school), chase.ChaseFilters(), 2021)}
+    assert rows[rejected.student_no].since == last_change
+    assert len(rows) == 8 and all(r.since is not None for r in rows.values())
+    rv.approve(world.records["fresh"], "counselor")  # the new triggers work after the upgrade
+    assert chase.counts(rv.reviewer("centre", world.school), chase.ChaseFilters(), 2021).by_state["中心待审"] == 2
