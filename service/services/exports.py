@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, BinaryIO, cast
 
@@ -68,6 +68,11 @@ def download_name(actor: Actor, filters: RecordFilters | None, what: str, ext: s
     return f"{safe}.{ext}"
 
 
+def audit_export(actor: Actor, kind: str, extra: dict[str, Any]) -> None:
+    """Audit an export that is not of records (e.g. a chase list): same chain and details as below."""
+    _audit_export(actor, kind, None, extra)
+
+
 def _audit_export(actor: Actor, kind: str, filters: RecordFilters | None, extra: dict[str, Any]) -> None:
     """Exports of personal data are audited on the school's chain (who, what filter, full ids or not)."""
     chain = f"school:{actor.school_code}" if actor.school_code else "system"
@@ -114,6 +119,17 @@ class _Pipe:
 def stream_xlsx(actor: Actor, filters: RecordFilters) -> Iterator[bytes]:
     """The export's bytes, produced by a worker thread; validate filters before calling (422 early)."""
     mask = mask_for(actor)
+    return stream_in_worker(
+        actor, lambda out: write_records_xlsx(out, iter_flat_records(actor, filters), label_of, mask=mask))
+
+
+def stream_in_worker(actor: Actor, write: Callable[[BinaryIO], int], what: str = "export") -> Iterator[bytes]:
+    """Run `write(out)` (returns its row count) in a worker thread and yield the bytes it writes.
+
+    Shared by every streamed document (records export, chase lists): the worker has its own
+    database connection, back-pressure comes from the bounded queue, a client that goes away
+    cancels the worker at its next write.
+    """
     q: queue.Queue = queue.Queue(maxsize=8)
     cancelled = threading.Event()
     db_obj = database.obj
@@ -121,9 +137,9 @@ def stream_xlsx(actor: Actor, filters: RecordFilters) -> Iterator[bytes]:
     def work() -> None:
         pipe = _Pipe(q, cancelled)
         try:
-            rows = write_records_xlsx(cast(BinaryIO, pipe), iter_flat_records(actor, filters), label_of, mask=mask)
+            rows = write(cast(BinaryIO, pipe))
             pipe.close()
-            log.info("export by %s: %d rows", actor.username, rows)
+            log.info("%s by %s: %d rows", what, actor.username, rows)
             q.put(_DONE)
         except BaseException as exc:  # reported to the consumer, which re-raises
             if not cancelled.is_set():

@@ -2,7 +2,8 @@
 
 Blueprints: auth (login/logout), student (bind, the three-step report, status), console (reviewers'
 生源管理), centre (dashboard, roster, accounts, process versions), deadline (the centre's
-deadline and extensions), notify (messages, the centre's notification page). Views parse the form, call a
+deadline and extensions), chase (催办名单 under /console/chase), notify (messages, the centre's
+notification page). Views parse the form, call a
 service and render; the services hold every rule.
 """
 
@@ -15,6 +16,7 @@ def register_web(app: Flask) -> None:
     from service.web import (
         auth_pages,
         centre_pages,
+        chase_pages,
         console_pages,
         deadline_pages,
         notify_pages,
@@ -23,5 +25,6 @@ def register_web(app: Flask) -> None:
     from service.web.common import install_page_helpers
 
     install_page_helpers(app)
-    for module in (auth_pages, student_pages, console_pages, centre_pages, deadline_pages, notify_pages):
+    for module in (auth_pages, student_pages, console_pages, chase_pages, centre_pages, deadline_pages,
+                   notify_pages):
         app.register_blueprint(module.bp)

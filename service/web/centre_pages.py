@@ -6,6 +6,8 @@ those actions are the admin's (DESIGN.md §1); the centre sees the versions and 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
@@ -14,6 +16,7 @@ from service.services import accounts, migration, processes, progress
 from service.services import roster as roster_service
 from service.services import roster_report as roster_report_service
 from service.services.actors import Actor
+from service.services.chase.states import chase_states
 from service.services.deadlines import store as deadline_store
 from service.services.roster_xlsx import ReadLimits
 from service.web.common import (
@@ -43,7 +46,23 @@ def dashboard(actor: Actor) -> str:
     limit = info.deadline if info else deadline_store.default_deadline(s)
     left, passed = progress.time_left(limit.isoformat() if limit else "")
     return render_template("centre/dashboard.html", progress=data, time_left=left, deadline_passed=passed,
-                           deadline=limit, deadline_info=info, colours=_colours(d, data.statuses))
+                           deadline=limit, deadline_info=info, colours=_colours(d, data.statuses),
+                           count_url=None if actor.is_admin else _count_url(d))
+
+
+def _count_url(d: ProcessDefinition) -> Callable[..., str]:
+    """count_url(state, college_id) for a dashboard count: its chase list, or the records list for
+    statuses nobody is chased for (完成); state None is every record, "done" the completed ones."""
+    chased = {s.label for s in chase_states()}
+    done = [end["status"] for end in d.meta.get("ends", {}).values()]
+
+    def count_url(state: str | None, college_id: int | None = None) -> str:
+        if state in chased:
+            return url_for("web_chase.chase_page", state=state, college=college_id)
+        statuses = done if state == "done" else ([state] if state else [])
+        return url_for("web_console.index", review_status=statuses, college=college_id)
+
+    return count_url
 
 
 def _colours(d: ProcessDefinition, statuses: list[str]) -> dict[str, str]:

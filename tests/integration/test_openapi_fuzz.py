@@ -14,7 +14,7 @@ from schemathesis.checks import not_a_server_error
 from tests.support import reviewing as rv
 
 MAX_EXAMPLES = 12
-REVIEWER_PATHS = r"^/api/v1/(records|review|reviews|audit)"
+REVIEWER_PATHS = r"^/api/v1/(records|review|reviews|audit|chase)"
 
 
 @pytest.fixture
