@@ -89,7 +89,8 @@ def index(actor: Actor) -> str | tuple[str, int]:
         statuses=known_statuses(), report_statuses=known_report_statuses(),
         provinces=[(r.code[:2], r.label) for r in regions.choices("")], cities=cities,
         pages=pages, per_page=per_page, per_page_choices=PER_PAGE_CHOICES,
-        query=_filter_query(args), page_url=lambda n: "?" + _filter_query(args, page=n),
+        query=_filter_query(args), filter_pairs=[(k, v) for k in FILTER_KEYS for v in args.getlist(k) if v],
+        signoff_forms=exports.SIGNOFF_FORMS, page_url=lambda n: "?" + _filter_query(args, page=n),
         per_page_url=lambda n: "?" + _filter_query(args, per_page=n),
         current_url=request.full_path,
     ), (error.status if error else 200)
@@ -244,15 +245,16 @@ def export(actor: Actor) -> Response:
 @bp.get("/signoff.pdf")
 @page(REVIEWER)
 def signoff(actor: Actor) -> Response:
-    """打印签字表 for the current filter (a major, a college or a keyword)."""
-    pdf = exports.signoff_for_filters(actor, _filters(request.args))
-    return current_app.response_class(pdf, mimetype="application/pdf",
-                                      headers={"Content-Disposition": "inline; filename=signoff.pdf"})
+    """打印签字表 for the current filter (a major, a college or a keyword), in the chosen form."""
+    form = request.args.get("form", "sheet")
+    result, omitted = exports.signoff_for_filters(actor, _filters(request.args), form=form)
+    return current_app.response_class(result.pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": "inline; filename=signoff.pdf", **exports.signoff_headers(result, omitted)})
 
 
 @bp.get("/records/<int:record_id>/signoff.pdf")
 @page(REVIEWER)
 def record_signoff(record_id: int, actor: Actor) -> Response:
-    pdf = exports.signoff_for_record(actor, record_id)
-    return current_app.response_class(pdf, mimetype="application/pdf",
-                                      headers={"Content-Disposition": f"inline; filename=signoff-{record_id}.pdf"})
+    result = exports.signoff_for_record(actor, record_id, form=request.args.get("form", "sheet"))
+    return current_app.response_class(result.pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f"inline; filename=signoff-{record_id}.pdf", **exports.signoff_headers(result)})
