@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 
 from service.codes import REGION, get_codes
 from service.errors import GradflowError, InvalidInput
-from service.services import audit_query, exports, records, reviews
+from service.services import audit_query, exports, majors, records, reviews
 from service.services.actors import Actor
 from service.services.records_query import RecordFilters, search
 from service.services.review_scope import known_report_statuses, known_statuses, needs_full_id
@@ -186,6 +186,7 @@ def edit(record_id: int, actor: Actor) -> str | Response | tuple[str, int]:
         views={s: forms.field_views(s, detail["category"]) for s, _ in forms.sections()},
         sections=forms.sections(), read_only=records.READ_ONLY, back=back,
         directed_modes=",".join(forms.directed_modes()),
+        major_choices=majors.choices(actor, detail["school_code"], (detail["college"] or {}).get("id")),
     ), status
 
 
@@ -228,6 +229,7 @@ def add(actor: Actor) -> str | Response | tuple[str, int]:
         "console/add.html", student_no=student_no, roster=roster, data=data, errors=errors, error=error,
         views={s: forms.field_views(s, category) for s, _ in forms.sections()}, sections=forms.sections(),
         read_only=records.READ_ONLY, directed_modes=",".join(forms.directed_modes()),
+        major_choices=majors.choices(actor, roster.school_id, roster.college_id) if roster is not None else [],
     ), status
 
 
