@@ -154,8 +154,15 @@ class HistorySchema(Schema):
     items = fields.List(fields.Nested(HistoryEventSchema))
 
 
+SIGNOFF_FORM_HELP = "sheet = 每人一页（默认）；class_list = 班级名单（每人一行，含学生签字栏）"
+
+
 class SignoffArgs(FilterArgs):
-    pass
+    form = fields.String(load_default="sheet", metadata={"description": SIGNOFF_FORM_HELP})
+
+
+class SignoffOneArgs(Schema):
+    form = fields.String(load_default="sheet", metadata={"description": SIGNOFF_FORM_HELP})
 
 
 def _filters(args: dict) -> records_query.RecordFilters:
@@ -235,11 +242,13 @@ def export_records(args: dict, actor):
 
 @blp.route("/records/<int:record_id>/signoff.pdf", methods=["GET"])
 @login_required(roles=reviewer_or_admin_roles)
+@blp.arguments(SignoffOneArgs, location="query")
 @blp.doc(**_PDF_DOC)
-def signoff_one(record_id: int, actor):
-    """学生签字核对表（单人）"""
-    pdf = exports.signoff_for_record(actor, checked_id(record_id))
-    return Response(pdf, mimetype=PDF_MIME, headers={"Content-Disposition": _attachment(f"签字核对表-{record_id}.pdf")})
+def signoff_one(args: dict, record_id: int, actor):
+    """学生签字核对表（单人）；未提交的记录 409 not_submitted"""
+    result = exports.signoff_for_record(actor, checked_id(record_id), form=args["form"])
+    return Response(result.pdf, mimetype=PDF_MIME, headers={
+        "Content-Disposition": _attachment(f"签字核对表-{record_id}.pdf"), **exports.signoff_headers(result)})
 
 
 @blp.route("/records/signoff.pdf", methods=["GET"])
@@ -247,8 +256,9 @@ def signoff_one(record_id: int, actor):
 @blp.arguments(SignoffArgs, location="query")
 @blp.doc(**_PDF_DOC)
 def signoff_many(args: dict, actor):
-    """学生签字核对表（按专业等筛选，每人一页）"""
+    """学生签字核对表（按专业等筛选）：每人一页或班级名单；未提交的记录不打印，X-Signoff-Omitted-Unsubmitted 给出条数"""
     filters = _filters(args)
-    pdf = exports.signoff_for_filters(actor, filters)
-    name = exports.download_name(actor, filters, "签字核对表", "pdf")
-    return Response(pdf, mimetype=PDF_MIME, headers={"Content-Disposition": _attachment(name)})
+    result, omitted = exports.signoff_for_filters(actor, filters, form=args["form"])
+    name = exports.download_name(actor, filters, "签字核对表" if args["form"] == "sheet" else "签字名单", "pdf")
+    return Response(result.pdf, mimetype=PDF_MIME, headers={
+        "Content-Disposition": _attachment(name), **exports.signoff_headers(result, omitted)})

@@ -1,13 +1,16 @@
 """Printed sign-off sheets (学生签字核对): one A4 page per student with every field.
 
 Students check their printed record and sign it; the college keeps the paper (see the notice).
-Every value is fitted into its box (smaller type, wrapped, then clipped with …) so a long
-address or remark never pushes a student onto a second page.
+The student must sign exactly what is stored, so nothing is ever cut: a value is set smaller and
+wrapped, and when it still does not fit its box the row grows (a page that overflows continues on
+the next one). A character no installed font has is printed as 〓 and the sheet says which field and
+code point it was (不是静默丢字), so one emoji neither blocks a print of 500 sheets nor vanishes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +40,10 @@ VALUE_W = WIDTH / 2 - LABEL_W
 ROW_H = 8.0
 VALUE_PT = 10.5
 MIN_PT = 7.5
+MARKER = "〓"  # printed in place of a character no font has (the customary 缺字 mark)
+SIGNATURES_H = 33.0  # the signature block below the last row (statement + two signature lines)
+CONTENT_BOTTOM = 283.0 - SIGNATURES_H  # a row reaching below this continues on the next page
+FOOTER_Y = 283.0
 
 Row = tuple[str, ...]  # one field = full width, two = side by side
 SECTIONS: tuple[tuple[str, tuple[Row, ...]], ...] = (
@@ -81,7 +88,7 @@ _LAYOUT_CHARS = frozenset("\n\r")
 
 
 class UnprintableCharacter(InvalidInput):
-    """A value holds a character no loaded font has a glyph for: refuse rather than print other text."""
+    """The sheet's title or school name holds a character no font has: not student data, so refuse."""
 
     code = "unprintable_character"
 
@@ -91,6 +98,36 @@ class UnprintableCharacter(InvalidInput):
                    "请联系管理员安装字体或更正该字段")
         super().__init__(message, details={field: [message]})
         self.field, self.char = field, ch
+
+
+@dataclass(frozen=True)
+class Unprintable:
+    """One character printed as MARKER: whose sheet, which field, which code point."""
+
+    student_no: str
+    field: str
+    label: str
+    codepoint: str  # "U+1F680"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"student_no": self.student_no, "field": self.field, "label": self.label,
+                "codepoint": self.codepoint}
+
+
+@dataclass
+class SignoffResult:
+    """The PDF and what the caller must tell the user: sheets printed, characters marked."""
+
+    pdf: bytes
+    sheets: int
+    unprintable: list[Unprintable] = field(default_factory=list)
+
+
+def unprintable_note(found: list[Unprintable], *, with_student: bool = False) -> str:
+    """The plain statement printed on a sheet, e.g. 含无法打印的字符：家庭地址 U+1F680（已印为〓）."""
+    parts = [(f"学号 {u.student_no} " if with_student else "") + f"{u.label} {u.codepoint}" for u in found]
+    return (f"注意：本表含无法打印的字符：{'，'.join(parts)}（已印为{MARKER}）。"
+            "请在系统中核对该项的原始内容后再签字。")
 
 
 class _Fonts:
@@ -118,6 +155,19 @@ class _Fonts:
             if ch not in _LAYOUT_CHARS and ord(ch) not in self.main_cover and self.font_for(ch) is None:
                 return ch
         return None
+
+    def mark(self, s: str) -> tuple[str, list[str]]:
+        """``s`` with every character no font has replaced by MARKER, and those characters."""
+        if self.first_missing(s) is None:
+            return s, []
+        out, missing = [], []
+        for ch in s:
+            if ch not in _LAYOUT_CHARS and ord(ch) not in self.main_cover and self.font_for(ch) is None:
+                out.append(MARKER)
+                missing.append(ch)
+            else:
+                out.append(ch)
+        return "".join(out), missing
 
 
 def _prepare(s: str) -> str:
@@ -175,7 +225,10 @@ class _Sheet(FPDF):
         return total
 
     def fit(self, s: str, width: float, height: float) -> tuple[float, list[str]]:
-        """The largest size (VALUE_PT down to MIN_PT) at which ``s`` fits the box, and its lines."""
+        """The largest size (VALUE_PT down to MIN_PT) at which ``s`` fits the box, and its lines.
+
+        At MIN_PT every line is returned even if the box is too low: the caller grows the row
+        (see needed_height) rather than cut what the student signs for."""
         s = s.replace("\r\n", "\n").replace("\r", "\n").strip()
         size = VALUE_PT
         while True:
@@ -185,13 +238,16 @@ class _Sheet(FPDF):
             if "\n" not in s and self.get_string_width(s) <= width:
                 return size, [s]
             lines = self.wrap(s, width)
-            if len(lines) <= max_lines:
+            if len(lines) <= max_lines or size <= MIN_PT:
                 return size, lines
-            if size <= MIN_PT:
-                kept = lines[:max_lines]
-                kept[-1] = self.clip(kept[-1] + "…", width)
-                return size, kept
             size = max(MIN_PT, size - 1)
+
+    def needed_height(self, s: str, width: float, height: float) -> float:
+        """The box height ``s`` needs: ``height``, or taller when it cannot fit even at MIN_PT."""
+        if not s:
+            return height
+        size, lines = self.fit(s, width, height)
+        return max(height, len(lines) * size * PT * 1.3 + 1.5)
 
     def wrap(self, s: str, width: float) -> list[str]:
         lines, cur, cur_w = [], "", 0.0
@@ -203,11 +259,6 @@ class _Sheet(FPDF):
             else:
                 cur, cur_w = cur + ch, cur_w + w
         return [*lines, cur]
-
-    def clip(self, s: str, width: float) -> str:
-        while len(s) > 1 and self.get_string_width(s) > width:
-            s = s[:-2] + "…"
-        return s
 
     def put(self, x: float, top: float, h: float, s: str, size: float) -> None:
         """One line vertically centred in [top, top + h]; text() is ~10× cheaper than cell()."""
@@ -239,33 +290,66 @@ class _Sheet(FPDF):
         for i, line in enumerate(lines):
             self.put(x + 1.5, top + i * line_h, line_h, line, size)
 
-    def student_page(self, rec: dict[str, Any], label_of: LabelOf, mask: Mask | None) -> None:
+    def heading(self, continued: bool = False) -> float:
+        """Title and school name at the top of a page; returns where the content starts."""
         self.add_page()
         self.set_font(FONT, size=18)
         self.set_fill_color(232, 236, 244)
-        self.centred(12, 10, self.sheet_title, 18)
+        self.centred(12, 10, self.sheet_title + ("（续）" if continued else ""), 18)
         self.centred(22, 7, self.school_name, 11)
-        y = 31.0
-        for heading, rows in SECTIONS:
-            self.put(MARGIN, y, 7, heading, 11.5)
-            y += 7
+        return 31.0
+
+    def footer_line(self, s: str) -> None:
+        self.set_text_color(110)
+        self.set_font_size(8)
+        self.set_xy(MARGIN, FOOTER_Y)  # cell(), not text(): only cell() replaces the {nb} page-count alias
+        self.cell(WIDTH, 5, s, align="C")
+        self.set_text_color(0)
+
+    def student_page(self, rec: dict[str, Any], label_of: LabelOf, mask: Mask | None,
+                     summary: str = "") -> list[Unprintable]:
+        """One student's sheet (more pages only when long values need them); returns the marked characters."""
+        no = text(rec.get("student_no"))
+        found: list[Unprintable] = []
+        values: dict[str, str] = {}
+        for _, rows in SECTIONS:
             for row in rows:
-                h = max(ROW_HEIGHTS.get(f, ROW_H) for f in row)
+                for name in row:
+                    value, missing = self.glyphs.mark(_prepare(display_value(name, rec, label_of, mask)))
+                    values[name] = value
+                    found.extend(Unprintable(no, name, FIELD_LABELS[name], f"U+{ord(ch):04X}") for ch in missing)
+        footer = f"{self.sheet_title} · 学号 {no} · 第 {{page}} 页 / 共 {{nb}} 页" + (f" · {summary}" if summary else "")
+        y = self.heading()
+        for heading, rows in SECTIONS:
+            self.put(MARGIN, y, 6, heading, 11.5)
+            y += 6
+            for row in rows:
                 value_w = VALUE_W if len(row) == 2 else WIDTH - LABEL_W
+                h = max(self.needed_height(values[f], value_w - 3, ROW_HEIGHTS.get(f, ROW_H)) for f in row)
+                if y + h > CONTENT_BOTTOM and y > 40:
+                    self.footer_line(footer.replace("{page}", str(self.page_no())))
+                    y = self.heading(continued=True)
                 x = MARGIN
-                for field in row:
-                    self.box(x, y, LABEL_W, h, FIELD_LABELS[field], label=True)
-                    self.box(x + LABEL_W, y, value_w, h, _prepare(display_value(field, rec, label_of, mask)))
+                for name in row:
+                    self.box(x, y, LABEL_W, h, FIELD_LABELS[name], label=True)
+                    self.box(x + LABEL_W, y, value_w, h, values[name])
                     x += LABEL_W + value_w
                 y += h
-            y += 1.5
+            y += 1
+        if found:
+            note = unprintable_note(found)
+            size, lines = self.fit(note, WIDTH, 12)
+            self.set_text_color(180, 0, 0)
+            for i, line in enumerate(lines):
+                self.put(MARGIN, y + i * size * PT * 1.3, size * PT * 1.3, line, size)
+            self.set_text_color(0)
+            y += len(lines) * size * PT * 1.3 + 1
+        if y > CONTENT_BOTTOM:
+            self.footer_line(footer.replace("{page}", str(self.page_no())))
+            y = self.heading(continued=True)
         self.signatures(y + 2)
-        self.set_text_color(110)
-        no = text(rec.get("student_no"))
-        self.set_font_size(8)
-        self.set_xy(MARGIN, 283)  # cell(), not text(): only cell() replaces the {nb} page-count alias
-        self.cell(WIDTH, 5, f"{self.sheet_title} · 学号 {no} · 第 {self.page_no()} 页 / 共 {{nb}} 页", align="C")
-        self.set_text_color(0)
+        self.footer_line(footer.replace("{page}", str(self.page_no())))
+        return found
 
     def signatures(self, y: float) -> None:
         self.put(MARGIN, y, 7, "本人已认真核对以上生源信息，确认准确无误。（学生签字核对）", 10.5)
@@ -275,25 +359,32 @@ class _Sheet(FPDF):
             self.line(MARGIN + 26, row_y + 7, MARGIN + 86, row_y + 7)
             self.put(MARGIN + 100, row_y, 8, "日期：　　　　年　　月　　日", 10.5)
 
-    def empty_page(self) -> None:
+    def empty_page(self, message: str = "没有符合条件的生源信息。") -> None:
         self.add_page()
         self.set_font(FONT, size=18)
         self.centred(12, 10, self.sheet_title, 18)
-        self.centred(30, 10, "没有符合条件的生源信息。", 11)
+        self.centred(30, 10, message, 11)
 
 
-def check_printable(rec: dict[str, Any], label_of: LabelOf, mask: Mask | None, fonts: _Fonts) -> None:
-    """Raise UnprintableCharacter for the first value character no font can print."""
-    for _, rows in SECTIONS:
-        for row in rows:
-            for field in row:
-                value = _prepare(display_value(field, rec, label_of, mask))
-                missing = fonts.first_missing(value)
-                if missing is not None:
-                    raise UnprintableCharacter(field, FIELD_LABELS[field], missing, text(rec.get("student_no")))
+def omitted_summary(omitted: int) -> str:
+    """The line that says how many 未提交 records were left out of a batch ('' when none)."""
+    return f"另有 {omitted} 名学生尚未提交，未打印核对表" if omitted else ""
 
 
-def render_signoff_pdf(
+def check_heading(title: str, school_name: str, fonts: _Fonts) -> None:
+    """The title and school name are the operator's, not a student's: an unprintable one is refused."""
+    for name, label, value in (("title", "标题", title), ("school_name", "学校名称", school_name)):
+        missing = fonts.first_missing(value)
+        if missing is not None:
+            raise UnprintableCharacter(name, label, missing, "")
+
+
+def load_fonts(font: CjkFont | str | Path | None) -> tuple[CjkFont, _Fonts]:
+    cjk = font if isinstance(font, CjkFont) else find_cjk_font(font)
+    return cjk, _Fonts(cjk, find_fallback_fonts())
+
+
+def render_signoff(
     records: Iterable[dict[str, Any]],
     label_of: LabelOf,
     *,
@@ -301,28 +392,30 @@ def render_signoff_pdf(
     title: str = "毕业生生源信息核对表",
     mask: Mask | None = None,
     font: CjkFont | str | Path | None = None,
-) -> bytes:
-    """One A4 page per record, in the order given; no records give a single page that says so.
+    omitted: int = 0,
+) -> SignoffResult:
+    """One sheet per record, in the order given; no records give a single page that says so.
 
     ``font`` overrides ``find_cjk_font()``; it raises CjkFontNotFound when no CJK font is installed.
-    Every character of every printed value must have a glyph in the main font or a fallback
-    (fonts.FALLBACK_FONTS); otherwise UnprintableCharacter (422) names the field and the character
-    and nothing is printed, so a student never signs a name with a character silently missing.
+    A value character that neither the main font nor a fallback (fonts.FALLBACK_FONTS) has is
+    printed as MARKER with a note on that sheet, and listed in the result for the caller to report.
+    ``omitted`` (records left out because they are not submitted) is stated on every page.
     """
-    cjk = font if isinstance(font, CjkFont) else find_cjk_font(font)
-    fonts = _Fonts(cjk, find_fallback_fonts())
+    cjk, fonts = load_fonts(font)
+    check_heading(title, school_name, fonts)
     lookup = cached_label_of(label_of)
-    records = list(records)
-    for field, label, value in (("title", "标题", title), ("school_name", "学校名称", school_name)):
-        missing = fonts.first_missing(value)
-        if missing is not None:
-            raise UnprintableCharacter(field, label, missing, "")
-    for rec in records:
-        check_printable(rec, lookup, mask, fonts)
     pdf = _Sheet(cjk, title, school_name, fonts)
+    summary = omitted_summary(omitted)
+    found: list[Unprintable] = []
+    sheets = 0
     for rec in records:
-        pdf.student_page(rec, lookup, mask)
-    if pdf.page_no() == 0:
-        pdf.empty_page()
-    return bytes(pdf.output())
+        found.extend(pdf.student_page(rec, lookup, mask, summary))
+        sheets += 1
+    if sheets == 0:
+        pdf.empty_page(f"没有可打印的核对表：{summary}。" if summary else "没有符合条件的生源信息。")
+    return SignoffResult(bytes(pdf.output()), sheets, found)
 
+
+def render_signoff_pdf(records: Iterable[dict[str, Any]], label_of: LabelOf, **options: Any) -> bytes:
+    """render_signoff's PDF bytes alone (benchmarks and callers that report nothing else)."""
+    return render_signoff(records, label_of, **options).pdf

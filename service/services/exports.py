@@ -17,17 +17,27 @@ from typing import Any, BinaryIO, cast
 
 from service.codes import get_codes
 from service.db import database, write_transaction
-from service.documents import render_signoff_pdf, write_records_xlsx
-from service.errors import InvalidInput, NotFound
-from service.models import ProcessInstance, Record, School
-from service.services import audit
+from service.documents import write_records_xlsx
+from service.documents.signoff_class_list import render_class_list
+from service.documents.signoff_pdf import SignoffResult, render_signoff
+from service.errors import Conflict, InvalidInput, NotFound
+from service.models import Major, ProcessInstance, Record, School
+from service.services import audit, processes
 from service.services.actors import Actor
-from service.services.records_query import RecordFilters, flatten, iter_flat_records, last_comment_subquery
+from service.services.records_query import (
+    REVIEW_STATUS,
+    RecordFilters,
+    flatten,
+    iter_flat_records,
+    last_comment_subquery,
+)
 from service.services.review_scope import needs_full_id
 from service.validation.identity import mask_id_number
 
 log = logging.getLogger("gradflow.export")
 MAX_SIGNOFF_PAGES = 2000
+# Sign-off forms: one page per student, or the class list (one row per student, 学生签字 column).
+SIGNOFF_FORMS = {"sheet": "每人一页", "class_list": "班级名单"}
 _DONE = object()
 
 
@@ -43,7 +53,7 @@ def mask_for(actor: Actor) -> Any:
 def download_name(actor: Actor, filters: RecordFilters | None, what: str, ext: str) -> str:
     """学校-生源信息-<filter>-<Beijing date>.xlsx: files saved side by side can be told apart."""
     from service.clock import BEIJING
-    from service.models import College, Major
+    from service.models import College
 
     parts: list[str] = []
     if actor.school_code:
@@ -178,7 +188,31 @@ def _school_name(actor: Actor, school_code: str) -> str:
     return school.name if school else ""
 
 
-def signoff_for_record(actor: Actor, record_id: int) -> bytes:
+def _check_form(form: str) -> str:
+    if form not in SIGNOFF_FORMS:
+        choices = "、".join(f"{k}（{v}）" for k, v in SIGNOFF_FORMS.items())
+        raise InvalidInput(f"打印样式应为 {choices}", details={"form": [f"应为 {choices}"]})
+    return form
+
+
+def _render(form: str, records: list[dict[str, Any]], school_name: str, actor: Actor, omitted: int) -> SignoffResult:
+    if form == "class_list":
+        return render_class_list(records, label_of, school_name=school_name, omitted=omitted)
+    return render_signoff(records, label_of, school_name=school_name, mask=mask_for(actor), omitted=omitted)
+
+
+def _audit_print(actor: Actor, filters: RecordFilters | None, form: str, result: SignoffResult,
+                 extra: dict[str, Any]) -> None:
+    """After rendering (a refused print printed nothing); says which characters were marked 〓."""
+    details: dict[str, Any] = {"form": form, "pages": result.sheets, **extra}
+    if result.unprintable:
+        details["unprintable"] = [u.as_dict() for u in result.unprintable[:50]]
+    _audit_export(actor, "signoff_pdf", filters, details)
+
+
+def signoff_for_record(actor: Actor, record_id: int, *, form: str = "sheet") -> SignoffResult:
+    """One student's sheet; a record the student has not submitted yet has nothing to sign (409)."""
+    _check_form(form)
     row = (Record.select(Record.id, Record.school, Record.college, Record.major, Record.student_no, Record.name,
                          Record.id_number, Record.origin_region, Record.data, ProcessInstance.status,
                          ProcessInstance.report_status, last_comment_subquery().alias("last_comment"))
@@ -186,28 +220,48 @@ def signoff_for_record(actor: Actor, record_id: int) -> bytes:
            .where(Record.id == record_id).tuples().first())
     if row is None or not actor.can_see(row[1], row[2], row[3], row[0]):
         raise NotFound()
-    (rid, school, _c, _m, student_no, name, id_number, origin, data, status, report_status, comment) = row
+    (rid, school, _c, major_id, student_no, name, id_number, origin, data, status, report_status, comment) = row
+    if status in processes.initial_statuses():
+        raise Conflict(f"该学生尚未提交生源信息（{status}），没有可核对签字的内容", code="not_submitted")
+    major = Major.get_or_none(Major.id == major_id) if major_id else None
     flat = flatten(data, school_name=_school_name(actor, school), school_code=school, student_no=student_no,
                    name=name, id_number=id_number, origin_region=origin, review_status=status,
-                   report_status=report_status, last_comment=comment or "")
-    pdf = render_signoff_pdf([flat], label_of, school_name=flat["school_name"], mask=mask_for(actor))
-    _audit_export(actor, "signoff_pdf", None, {"record": rid})  # after rendering: a refused sheet printed nothing
-    return pdf
+                   major=major.name if major else "", report_status=report_status, last_comment=comment or "")
+    result = _render(form, [flat], flat["school_name"], actor, 0)
+    _audit_print(actor, None, form, result, {"record": rid})
+    return result
 
 
-def signoff_for_filters(actor: Actor, filters: RecordFilters) -> bytes:
-    """Sheets for every matching record (typically one major), one page each, in 学号 order."""
+def signoff_for_filters(actor: Actor, filters: RecordFilters, *, form: str = "sheet") -> tuple[SignoffResult, int]:
+    """Sheets (or the class list) for every matching submitted record, in 学号 order.
+
+    Records never submitted (at the BPMN's initial status, 未提交) would print empty sheets: they
+    are left out, and their number is returned (and printed on the PDF) so the caller can say so."""
     from service.services.records_query import apply_filters, validate_filters
 
+    _check_form(form)
     validate_filters(filters)
     if not (filters.major or filters.college or filters.q):
         raise InvalidInput("请选择专业（或学院、关键字）后再打印", details={"major": ["请选择专业"]})
-    total = apply_filters(Record.select(Record.id), actor, filters).count()
+    matching = apply_filters(Record.select(Record.id), actor, filters)
+    unsubmitted = processes.initial_statuses()
+    omitted = matching.where(REVIEW_STATUS.in_(unsubmitted)).count() if unsubmitted else 0
+    total = matching.count() - omitted
     if total > MAX_SIGNOFF_PAGES:
         raise InvalidInput(f"一次最多打印{MAX_SIGNOFF_PAGES}页，当前{total}条，请缩小范围",
                            details={"major": [f"最多{MAX_SIGNOFF_PAGES}条"]})
-    records = list(iter_flat_records(actor, filters))
+    records = list(iter_flat_records(actor, filters, leave_out_statuses=unsubmitted))
     school_name = records[0]["school_name"] if records else _school_name(actor, actor.school_code or "")
-    pdf = render_signoff_pdf(records, label_of, school_name=school_name, mask=mask_for(actor))
-    _audit_export(actor, "signoff_pdf", filters, {"pages": len(records)})  # after rendering, as above
-    return pdf
+    result = _render(form, records, school_name, actor, omitted)
+    _audit_print(actor, filters, form, result, {"omitted_unsubmitted": omitted})
+    return result, omitted
+
+
+def signoff_headers(result: SignoffResult, omitted: int = 0) -> dict[str, str]:
+    """What a print response tells the client besides the PDF (ASCII header values)."""
+    headers = {"X-Signoff-Sheets": str(result.sheets), "X-Signoff-Omitted-Unsubmitted": str(omitted),
+               "X-Signoff-Unprintable": str(len(result.unprintable))}
+    if result.unprintable:
+        headers["X-Signoff-Unprintable-Chars"] = ",".join(
+            f"{u.student_no}:{u.field}:{u.codepoint}" for u in result.unprintable[:20])
+    return headers

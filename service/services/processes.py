@@ -166,6 +166,13 @@ class VersionSummary:
     statuses: list[str] = field(default_factory=list)
 
 
+def initial_statuses() -> list[str]:
+    """The status label of the first (student's) task in every deployed version, e.g. 未提交:
+    a record still there was never submitted. Read from the versions' BPMN metadata."""
+    found = {v.meta.get("initial_status") for v in ProcessVersion.select(ProcessVersion.meta)}
+    return sorted(s for s in found if s)
+
+
 def list_versions() -> list[VersionSummary]:
     from peewee import Case, fn
 

@@ -26,7 +26,7 @@ from service.errors import (
     StaleVersion,
 )
 from service.models import College, Major, PendingTask, ProcessInstance, Record, RosterStudent, utcnow
-from service.services import audit, processes
+from service.services import audit, majors, processes
 from service.services.actors import Actor
 from service.services.notify import events as notify_events
 from service.services.review_scope import needs_full_id
@@ -36,8 +36,25 @@ from service.validation.report import validate_report
 from service.validation.sections import SECTION_FIELDS
 
 ID_PATH = ("personal", "id_number")
-# Fields that tie the record to its roster row and org unit: not changed by an edit.
-READ_ONLY = {("school", "school_code"), ("school", "student_no"), ("school", "college"), ("school", "major")}
+# Fields that tie the record to its roster row and org unit: not changed by an edit. The major may
+# be changed, as one pair (专业代码, 专业) of the record's college's majors in the reviewer's scope.
+READ_ONLY = {("school", "school_code"), ("school", "student_no"), ("school", "college")}
+
+
+def chosen_major(actor: Actor, school_code: str, college_id: int | None, school: dict[str, Any]) -> Major | None:
+    """The major the cleaned school section names, checked as one pair (422 major_mismatch otherwise);
+    None when the section names none. A major outside the actor's scope is refused like a mismatch."""
+    code, name = school.get("major_code"), school.get("major")
+    problem = majors.pair_problem(school_code, code, name, college_id)
+    found = None if problem else majors.find(school_code, code, name, college_id)
+    if found is None and not problem and code and name:
+        problem = f"“{code} {name}”不是本学院的专业，请从专业列表中选择"
+    if found is not None and not actor.can_see(school_code, found.college_id, found.id):
+        problem = f"“{found.code} {found.name}”不在您负责的专业范围内，请从专业列表中选择"
+    if problem:
+        raise InvalidInput(problem, code="major_mismatch",
+                           details={majors.PAIR_FIELD: [problem], "school.major": [problem]})
+    return found
 
 
 def _editor_label(actor: Actor) -> str:
@@ -205,6 +222,8 @@ def edit_record(actor: Actor, record_id: int, patch: dict[str, Any], *,
     outcome = validate_report(merged, rec.category, draft=False)
     if outcome.errors:
         raise InvalidInput(details=outcome.errors)
+    major = chosen_major(actor, rec.school_id, rec.college_id, outcome.cleaned["school"])
+    new_major_id = major.id if major is not None else rec.major_id
     changes: dict[str, list[Any]] = {}
     new_data = copy.deepcopy(before)
     for section, name in touched:
@@ -232,6 +251,7 @@ def edit_record(actor: Actor, record_id: int, patch: dict[str, Any], *,
         Record.update(data=new_data, name=personal.get("name") or rec.name,
                       id_number=personal.get("id_number") or "", origin_region=personal.get("origin_region") or "",
                       updated_at=utcnow()).where(Record.id == rec.id).execute()
+        majors.reassign(rec.id, rec.major_id, new_major_id)
         notify_events.after_edit(rec.id, changes, editor=_editor_label(actor), status=inst.status)
         return changes
 
@@ -309,12 +329,14 @@ def add_record(actor: Actor, student_no: str, data: dict[str, Any] | None = None
     outcome = validate_report(merged, roster.category, draft=False)
     if outcome.errors:
         raise InvalidInput(details=outcome.errors)
+    major = chosen_major(actor, roster.school_id, roster.college_id, outcome.cleaned["school"])
     cleaned = {s: {k: v for k, v in part.items() if v is not None} for s, part in outcome.cleaned.items()}
     personal = cleaned["personal"]
     try:
         with write_transaction():
             rec = Record.create(
-                school=roster.school_id, student=roster.id, college=roster.college_id, major=roster.major_id,
+                school=roster.school_id, student=roster.id, college=roster.college_id,
+                major=major.id if major is not None else roster.major_id,
                 category=roster.category, student_no=roster.student_no, name=personal.get("name") or roster.name,
                 id_number=personal.get("id_number") or "", origin_region=personal.get("origin_region") or "",
                 data=cleaned, created_by=actor.username, submitted_at=utcnow(),

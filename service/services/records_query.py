@@ -240,7 +240,8 @@ def last_comment_subquery() -> Select:
             .order_by(ev.seq.desc()).limit(1))
 
 
-def iter_flat_records(actor: Actor, f: RecordFilters, *, chunk: int = EXPORT_CHUNK) -> Iterator[dict[str, Any]]:
+def iter_flat_records(actor: Actor, f: RecordFilters, *, chunk: int = EXPORT_CHUNK,
+                      leave_out_statuses: list[str] | None = None) -> Iterator[dict[str, Any]]:
     """Every matching record as one flat dict (field id -> value) for the document layer.
 
     Keyset pagination over (school, 学号) in chunks, each iterated without caching: memory stays
@@ -257,6 +258,8 @@ def iter_flat_records(actor: Actor, f: RecordFilters, *, chunk: int = EXPORT_CHU
                  .switch(Record).join(College, JOIN.LEFT_OUTER, on=(Record.college == College.id))
                  .switch(Record).join(Major, JOIN.LEFT_OUTER, on=(Record.major == Major.id))
                  .order_by(Record.school, Record.student_no).limit(chunk))
+        if leave_out_statuses:  # sign-off sheets: a record never submitted has nothing to sign
+            query = query.where(REVIEW_STATUS.not_in(leave_out_statuses))
         if last is not None:
             query = query.where((Record.school > last[0])
                                 | ((Record.school == last[0]) & (Record.student_no > last[1])))

@@ -20,7 +20,7 @@ from peewee import DatabaseError
 from service.codes import CodeRegistry, get_codes
 from service.db import database, write_transaction
 from service.errors import InvalidInput, NotFound, PermissionDenied
-from service.models import RosterStudent, School, utcnow
+from service.models import Major, RosterStudent, School, utcnow
 from service.models.roster_import import RosterImport
 from service.services import audit
 from service.services.actors import Actor
@@ -110,6 +110,31 @@ def _mark_duplicates(parsed: list[ParsedRow], known_ids: dict[str, str]) -> None
                 first_id[number] = row.row
 
 
+def _mark_major_conflicts(parsed: list[ParsedRow], school_code: str) -> None:
+    """A row whose (专业代码, 专业) contradicts the school's majors or an earlier row is an error.
+
+    Within a school a code names one major and a major has one code (services.majors); a roster
+    row with 080901 + 软件工程 would otherwise create a second, contradictory major."""
+    by_code: dict[str, tuple[str, str]] = {}  # code -> (name, where it was seen)
+    by_name: dict[str, tuple[str, str]] = {}
+    for m in Major.select(Major.code, Major.name).where(Major.school == school_code).order_by(Major.id):
+        by_code.setdefault(m.code, (m.name, "本校已有专业"))
+        by_name.setdefault(m.name, (m.code, "本校已有专业"))
+    for row in parsed:
+        if row.errors or row.exclusion:
+            continue
+        code, name = row.values.get("major_code", ""), row.values.get("major", "")
+        seen_name, where = by_code.get(code, (name, ""))
+        seen_code, where_name = by_name.get(name, (code, ""))
+        if seen_name != name:
+            row.error("major_code", f"专业代码与专业不一致：专业代码 {code} 是“{seen_name}”（{where}），不是“{name}”")
+        elif seen_code != code:
+            row.error("major", f"专业代码与专业不一致：“{name}”的专业代码是 {seen_code}（{where_name}），不是 {code}")
+        else:
+            by_code.setdefault(code, (name, f"第{row.row}行"))
+            by_name.setdefault(name, (code, f"第{row.row}行"))
+
+
 def _stored(row: ParsedRow, school_code: str, year: int, org: OrgCache | None) -> dict[str, Any]:
     """The RosterStudent values for a checked row (org given only for in-scope rows)."""
     v = row.values
@@ -193,6 +218,7 @@ def import_roster(data: bytes, filename: str, *, school_code: str, year: int, ac
         if number:
             known_ids[number] = no
     _mark_duplicates(parsed, known_ids)
+    _mark_major_conflicts(parsed, school.code)
 
     outcomes: dict[int, RowOutcome] = {}
     to_write: list[tuple[ParsedRow, str, str]] = []  # (row, outcome, hash)

@@ -15,7 +15,7 @@ from service.codes import REGION, CodeRegistry, get_codes, region_path
 from service.config import Settings, get_settings
 from service.errors import Conflict, InvalidInput, NotFound, PermissionDenied, StaleVersion
 from service.models import AuditEvent, ProcessInstance, Record, RosterStudent, School, utcnow
-from service.services import processes
+from service.services import majors, processes
 from service.services.actors import Actor
 from service.services.binding import prefill
 from service.services.deadlines import policy
@@ -185,6 +185,7 @@ def save_section(actor: Actor, section: str, payload: Any, *, expected_version: 
     if outcome.errors:
         raise InvalidInput("部分内容格式不正确", details=outcome.errors)
     new = {k: v for k, v in outcome.cleaned.items() if v is not None}
+    major = _checked_major(record, new) if section == "school" else None
     changed = {f"{section}.{k}": [current.get(k), new.get(k)] for k in sorted(set(current) | set(new))
                if not _same(current.get(k), new.get(k))}
 
@@ -192,10 +193,20 @@ def save_section(actor: Actor, section: str, payload: Any, *, expected_version: 
         data = dict(record.data or {})
         data[section] = new
         Record.update(data=data, updated_at=utcnow()).where(Record.id == record.id).execute()
+        majors.reassign(record.id, record.major_id, major.id if major is not None else None)
         return changed
 
     lock = locked_change(record.id, actor, change, action="save_draft", expected_version=instance.lock_version)
     return {"section": section, "data": new, "warnings": outcome.warnings, "lock_version": lock}
+
+
+def _checked_major(record: Record, school: dict[str, Any]) -> Any:
+    """The major the school section names, as one pair of the record's college's majors (else 422)."""
+    problem = majors.pair_problem(record.school_id, school.get("major_code"), school.get("major"), record.college_id)
+    if problem:
+        raise InvalidInput(problem, code="major_mismatch",
+                           details={majors.PAIR_FIELD: [problem], "school.major": [problem]})
+    return majors.find(record.school_id, school.get("major_code"), school.get("major"), record.college_id)
 
 
 def submit(actor: Actor, settings: Settings, *, expected_version: int | None = None,
@@ -212,6 +223,7 @@ def submit(actor: Actor, settings: Settings, *, expected_version: int | None = N
         raise InvalidInput("还有未填或填写有误的项目", code="report_invalid", details=outcome.errors)
     cleaned = {s: {k: v for k, v in values.items() if v is not None} for s, values in outcome.cleaned.items()}
     personal = cleaned.get("personal", {})
+    _checked_major(record, cleaned.get("school", {}))
 
     def write() -> None:
         Record.update(data=cleaned, submitted_at=utcnow(), updated_at=utcnow(),

@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 
 from service.codes import REGION, get_codes
 from service.errors import GradflowError, InvalidInput
-from service.services import audit_query, exports, records, reviews
+from service.services import audit_query, exports, majors, records, reviews
 from service.services.actors import Actor
 from service.services.records_query import RecordFilters, search
 from service.services.review_scope import known_report_statuses, known_statuses, needs_full_id
@@ -89,7 +89,8 @@ def index(actor: Actor) -> str | tuple[str, int]:
         statuses=known_statuses(), report_statuses=known_report_statuses(),
         provinces=[(r.code[:2], r.label) for r in regions.choices("")], cities=cities,
         pages=pages, per_page=per_page, per_page_choices=PER_PAGE_CHOICES,
-        query=_filter_query(args), page_url=lambda n: "?" + _filter_query(args, page=n),
+        query=_filter_query(args), filter_pairs=[(k, v) for k in FILTER_KEYS for v in args.getlist(k) if v],
+        signoff_forms=exports.SIGNOFF_FORMS, page_url=lambda n: "?" + _filter_query(args, page=n),
         per_page_url=lambda n: "?" + _filter_query(args, per_page=n),
         current_url=request.full_path,
     ), (error.status if error else 200)
@@ -185,6 +186,7 @@ def edit(record_id: int, actor: Actor) -> str | Response | tuple[str, int]:
         views={s: forms.field_views(s, detail["category"]) for s, _ in forms.sections()},
         sections=forms.sections(), read_only=records.READ_ONLY, back=back,
         directed_modes=",".join(forms.directed_modes()),
+        major_choices=majors.choices(actor, detail["school_code"], (detail["college"] or {}).get("id")),
     ), status
 
 
@@ -227,6 +229,7 @@ def add(actor: Actor) -> str | Response | tuple[str, int]:
         "console/add.html", student_no=student_no, roster=roster, data=data, errors=errors, error=error,
         views={s: forms.field_views(s, category) for s, _ in forms.sections()}, sections=forms.sections(),
         read_only=records.READ_ONLY, directed_modes=",".join(forms.directed_modes()),
+        major_choices=majors.choices(actor, roster.school_id, roster.college_id) if roster is not None else [],
     ), status
 
 
@@ -244,15 +247,16 @@ def export(actor: Actor) -> Response:
 @bp.get("/signoff.pdf")
 @page(REVIEWER)
 def signoff(actor: Actor) -> Response:
-    """打印签字表 for the current filter (a major, a college or a keyword)."""
-    pdf = exports.signoff_for_filters(actor, _filters(request.args))
-    return current_app.response_class(pdf, mimetype="application/pdf",
-                                      headers={"Content-Disposition": "inline; filename=signoff.pdf"})
+    """打印签字表 for the current filter (a major, a college or a keyword), in the chosen form."""
+    form = request.args.get("form", "sheet")
+    result, omitted = exports.signoff_for_filters(actor, _filters(request.args), form=form)
+    return current_app.response_class(result.pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": "inline; filename=signoff.pdf", **exports.signoff_headers(result, omitted)})
 
 
 @bp.get("/records/<int:record_id>/signoff.pdf")
 @page(REVIEWER)
 def record_signoff(record_id: int, actor: Actor) -> Response:
-    pdf = exports.signoff_for_record(actor, record_id)
-    return current_app.response_class(pdf, mimetype="application/pdf",
-                                      headers={"Content-Disposition": f"inline; filename=signoff-{record_id}.pdf"})
+    result = exports.signoff_for_record(actor, record_id, form=request.args.get("form", "sheet"))
+    return current_app.response_class(result.pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f"inline; filename=signoff-{record_id}.pdf", **exports.signoff_headers(result)})

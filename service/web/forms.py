@@ -13,6 +13,7 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 
 from service.codes import REGION, get_codes, region_path
+from service.services.majors import split_choice
 from service.validation.sections import (
     CATEGORY_HMT,
     DIRECTED_TRAINING_MODES,
@@ -152,8 +153,20 @@ def section_from_form(form: MultiDict, section: str) -> dict[str, Any]:
     return out
 
 
+# The one select that offers a major as "代码 名称" posts both halves as one value.
+MAJOR_CHOICE = "school.major_choice"
+
+
 def report_from_form(form: MultiDict) -> dict[str, dict[str, Any]]:
-    return {section: part for section in SECTION_FIELDS if (part := section_from_form(form, section))}
+    """The posted sections; a major chosen in the one select becomes school.major_code + school.major
+    (a value not of the form 'code|name' is passed as it is, so the service's pair check names it)."""
+    report = {section: part for section in SECTION_FIELDS if (part := section_from_form(form, section))}
+    if MAJOR_CHOICE in form:
+        raw = form.get(MAJOR_CHOICE, "").strip()
+        pair = split_choice(raw)
+        code, name = pair if pair else (raw, "")
+        report.setdefault("school", {}).update(major_code=code, major=name)
+    return report
 
 
 def errors_by_field(details: Any) -> dict[str, list[str]]:

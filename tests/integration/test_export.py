@@ -6,6 +6,7 @@ import io
 
 import pytest
 from openpyxl import load_workbook
+from peewee import SQL
 from pypdf import PdfReader
 from python_calamine import CalamineWorkbook
 
@@ -97,13 +98,16 @@ def test_signoff_pdf_one_page_per_student_with_chinese_text(app, world) -> None:
     r = api.get(f"/api/v1/records/signoff.pdf?major={world.m1.id}")
     assert r.status_code == 200 and r.mimetype == "application/pdf"
     reader = PdfReader(io.BytesIO(r.get_data()))
-    students = list(Record.select().where(Record.major == world.m1.id).order_by(Record.student_no))
-    assert len(reader.pages) == len(students) == 5
+    students = list(Record.select().where((Record.major == world.m1.id) & (SQL("review_status") != "未提交"))
+                    .order_by(Record.student_no))
+    assert len(reader.pages) == len(students) == 4  # the 未提交 record of m1 is left out (issue 10) ...
+    assert r.headers["X-Signoff-Omitted-Unsubmitted"] == "1" and r.headers["X-Signoff-Sheets"] == "4"
     for page, rec in zip(reader.pages, students, strict=True):
         text = page.extract_text()
         assert rec.name in text and rec.student_no in text
         assert "学生签字" in text and "生源" in text
         assert mask_id_number(rec.id_number) in text and rec.id_number not in text
+        assert "另有 1 名学生尚未提交，未打印核对表" in text  # ... and every page says so
     one = api.get(f"/api/v1/records/{students[0].id}/signoff.pdf")
     assert one.status_code == 200 and len(PdfReader(io.BytesIO(one.get_data())).pages) == 1
     # out of scope, and no selection at all
@@ -111,6 +115,44 @@ def test_signoff_pdf_one_page_per_student_with_chinese_text(app, world) -> None:
     other = Record.get(Record.major == world.m3.id)
     assert api.get(f"/api/v1/records/{other.id}/signoff.pdf").status_code == 404
     assert api.get("/api/v1/records/signoff.pdf").status_code == 422
+
+
+def test_signoff_leaves_out_unsubmitted_records_and_says_how_many(app, world) -> None:
+    """Issue 10: sheets for 未提交 records were printed empty."""
+    api = rv.login(app, "c1")
+    blank = Record.get((Record.major == world.m1.id) & (SQL("review_status") == "未提交"))
+    one = api.get(f"/api/v1/records/{blank.id}/signoff.pdf")
+    assert one.status_code == 409 and one.get_json()["code"] == "not_submitted" and "尚未提交" in one.get_json()["message"]
+    r = api.get(f"/api/v1/records/signoff.pdf?major={world.m1.id}&review_status=未提交")
+    assert r.status_code == 200 and r.headers["X-Signoff-Sheets"] == "0"
+    text = PdfReader(io.BytesIO(r.get_data())).pages[0].extract_text()
+    assert "没有可打印的核对表" in text and "另有 1 名学生尚未提交" in text
+    page = api.get(f"/console/signoff.pdf?major={world.m1.id}&form=class_list")
+    assert page.status_code == 200 and page.headers["X-Signoff-Omitted-Unsubmitted"] == "1"
+
+
+def test_class_list_form_one_row_per_student_with_a_signature_column(app, world) -> None:
+    api = rv.login(app, "c1")
+    r = api.get(f"/api/v1/records/signoff.pdf?major={world.m1.id}&form=class_list")
+    assert r.status_code == 200 and r.mimetype == "application/pdf"
+    pages = PdfReader(io.BytesIO(r.get_data())).pages
+    assert len(pages) == 1
+    lines = pages[0].extract_text().splitlines()
+    assert "序号 学号 姓名 班级 专业 审核状态 学生签字" in lines
+    assert "共 4 名学生；另有 1 名学生尚未提交，未打印核对表。请本人核对信息无误后签字。" in lines
+    students = list(Record.select().where((Record.major == world.m1.id) & (SQL("review_status") != "未提交"))
+                    .order_by(Record.student_no))
+    rows = [line for line in lines if line[:1].isdigit() and " " in line and line.split()[1:2]
+            and line.split()[1] in {s.student_no for s in students}]
+    assert [row.split()[1] for row in rows] == [s.student_no for s in students]
+    assert all(s.name in row and world.m1.name in row and "二级待审" in row for s, row in zip(students, rows, strict=True))
+    assert r.headers["X-Signoff-Sheets"] == "4"
+    assert "%E7%AD%BE%E5%AD%97%E5%90%8D%E5%8D%95" in r.headers["Content-Disposition"]  # 签字名单
+    assert api.get(f"/api/v1/records/signoff.pdf?major={world.m1.id}&form=bogus").status_code == 422
+    event = AuditEvent.select().where(AuditEvent.action == "export").order_by(AuditEvent.id.desc()).first()
+    assert event.data_changed["form"] == "class_list" and event.data_changed["omitted_unsubmitted"] == 1
+    console = api.get(f"/console/?major={world.m1.id}").get_data(as_text=True)
+    assert 'name="form"' in console and 'value="class_list"' in console and "班级名单" in console
 
 
 def test_signoff_pdf_for_the_centre_shows_full_numbers(app, world) -> None:

@@ -1,4 +1,4 @@
-"""Sign-off PDFs over HTTP: a CJK Extension B name prints; an unprintable one is a 422, not a wrong sheet."""
+"""Sign-off PDFs over HTTP: a CJK Extension B name prints; an unprintable one is marked 〓 and reported, never dropped."""
 
 from __future__ import annotations
 
@@ -34,10 +34,14 @@ def test_extension_b_name_prints_and_unprintable_name_is_refused(app, world) -> 
 
     rec = Record.get(Record.major == world.m2.id)
     events = AuditEvent.select().count()
-    refused = api.get(f"/api/v1/records/{rec.id}/signoff.pdf")
-    assert refused.status_code == 422, refused.data[:200]
-    body = refused.get_json()
-    assert body["code"] == "unprintable_character" and "U+10FFFD" in body["message"] and "姓名" in body["message"]
-    assert AuditEvent.select().count() == events  # no print was audited: nothing was printed
+    marked = api.get(f"/api/v1/records/{rec.id}/signoff.pdf")
+    assert marked.status_code == 200, marked.data[:200]
+    assert marked.headers["X-Signoff-Unprintable"] == "1"
+    assert marked.headers["X-Signoff-Unprintable-Chars"] == f"{rec.student_no}:name:U+10FFFD"
+    text = "".join(PdfReader(io.BytesIO(marked.get_data())).pages[0].extract_text().split())
+    assert "张〓" in text and "含无法打印的字符：姓名U+10FFFD" in text
+    assert AuditEvent.select().count() == events + 1  # the print is audited, with the marked character
+    last = AuditEvent.select().order_by(AuditEvent.id.desc()).first()
+    assert last.data_changed["unprintable"][0]["codepoint"] == "U+10FFFD"
     batch = api.get(f"/api/v1/records/signoff.pdf?major={world.m2.id}")
-    assert batch.status_code == 422 and batch.get_json()["code"] == "unprintable_character"
+    assert batch.status_code == 200 and batch.headers["X-Signoff-Unprintable"] == "1"

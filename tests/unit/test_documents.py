@@ -298,16 +298,28 @@ def test_signoff_pdf_has_one_a4_page_per_student_with_chinese_text() -> None:
     assert "第 3 页 / 共 3 页" in pages[2]
 
 
-def test_long_values_stay_on_the_students_page() -> None:
+def test_long_values_are_wrapped_never_cut() -> None:
+    """Issue 10: a long address was cut with …, so the student signed something else than stored.
+    Values now wrap; a sheet that overflows continues on a page marked （续）, signatures last."""
     long = base_record(home_address="广东省广州市天河区黄埔大道西601号暨南大学第二学生宿舍" * 6,
                        remark="备注内容很长" * 80, last_comment="请补充材料" * 40, email="a" * 90 + "@x.cn")
     lines = base_record(name="第二人", remark="第一行\r\n第二行")
     data = render_signoff_pdf([long, lines], label_of, school_name="暨南大学")
     pages = pdf_pages(data)
-    assert len(pages) == 2
-    assert "…" in pages[0] and "学生签字" in pages[0]
-    assert "第二人" in pages[1]
-    assert "备注 第一行 第二行" in pages[1]  # two lines in the box; pypdf joins them with a space
+    first = "".join("".join(p.split()) for p in pages[:-1])  # the long sheet, line breaks removed
+    assert "…" not in first
+    for value in (long["home_address"], long["remark"], long["last_comment"], long["email"]):
+        assert value in first
+    assert "核对表（续）" in pages[1] and "学生签字" in pages[-2] and "学生签字" not in pages[0]
+    assert "第二人" in pages[-1] and "（续）" not in pages[-1]
+    assert "备注 第一行 第二行" in pages[-1]  # two lines in the box; pypdf joins them with a space
+
+
+def test_a_300_character_address_is_printed_whole_on_one_page() -> None:
+    address = ("广东省广州市天河区黄埔大道西601号暨南大学第二学生宿舍" * 12)[:300]
+    pages = pdf_pages(render_signoff_pdf([base_record(home_address=address)], label_of, school_name="暨南大学"))
+    assert len(pages) == 1
+    assert address in "".join(pages[0].split()) and "…" not in pages[0] and "学生签字" in pages[0]
 
 
 def test_no_records_give_one_page_that_says_so() -> None:
