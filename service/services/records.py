@@ -28,6 +28,7 @@ from service.errors import (
 from service.models import College, Major, PendingTask, ProcessInstance, Record, RosterStudent, utcnow
 from service.services import audit, processes
 from service.services.actors import Actor
+from service.services.on_behalf import policy as on_behalf_policy
 from service.services.review_scope import needs_full_id
 from service.services.transitions import complete_task, locked_change, start_instance
 from service.validation.identity import mask_id_number
@@ -52,6 +53,16 @@ def _load(actor: Actor, record_id: int) -> tuple[Record, ProcessInstance]:
 def _pending(record_id: int) -> list[dict[str, str]]:
     return [{"role": p.role, "status": p.status, "level": p.level, "task": p.task_name, "title": p.title}
             for p in PendingTask.select().where(PendingTask.record == record_id)]
+
+
+def load_visible(actor: Actor, record_id: int) -> tuple[Record, ProcessInstance]:
+    """The record and its instance when the actor may see it; otherwise NotFound (404)."""
+    return _load(actor, record_id)
+
+
+def pending_tasks(record_id: int) -> list[dict[str, str]]:
+    """The record's pending human tasks as the detail view lists them (role, status, level, task, title)."""
+    return _pending(record_id)
 
 
 def edit_refusal(actor: Actor, inst: ProcessInstance, pending: list[dict[str, str]]) -> GradflowError | None:
@@ -102,6 +113,7 @@ def _masked_data(data: dict[str, Any], full: bool) -> dict[str, Any]:
 def detail(actor: Actor, rec: Record, inst: ProcessInstance, *, full_id: bool = False) -> dict[str, Any]:
     pending = _pending(rec.id)
     refusal = edit_refusal(actor, inst, pending)
+    on_behalf_refused = on_behalf_policy.refusal(actor, rec, inst, pending, refusal)
     college = College.get_or_none(College.id == rec.college_id) if rec.college_id else None
     major = Major.get_or_none(Major.id == rec.major_id) if rec.major_id else None
     return {
@@ -115,6 +127,7 @@ def detail(actor: Actor, rec: Record, inst: ProcessInstance, *, full_id: bool = 
         "review_status": inst.status, "report_status": inst.report_status, "completed": inst.completed,
         "lock_version": inst.lock_version, "pending": pending,
         "editable": refusal is None, "edit_refused": refusal.message if refusal else "", "reviewable": any(p["role"] == actor.role for p in pending),
+        "submittable_on_behalf": on_behalf_refused is None, "has_account": rec.user_id is not None,
         "created_by": rec.created_by, "created_at": rec.created_at, "updated_at": rec.updated_at,
         "submitted_at": rec.submitted_at,
     }
