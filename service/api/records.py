@@ -96,6 +96,8 @@ class RecordSchema(RecordItemSchema):
     editable = fields.Boolean()
     edit_refused = fields.String(metadata={"description": "why the caller may not edit now (empty when editable)"})
     reviewable = fields.Boolean()
+    submittable_on_behalf = fields.Boolean(metadata={"description": "the caller may 代为提交 now (POST …/submit-on-behalf)"})
+    has_account = fields.Boolean(metadata={"description": "the student has bound an account to this record"})
     created_by = fields.String()
     created_at = fields.DateTime()
     submitted_at = fields.DateTime(allow_none=True)
