@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Response
+from flask import Response, current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
@@ -203,7 +203,8 @@ def add_record(body: dict, actor):
 @blp.response(200, RecordSchema)
 def get_record(args: dict, record_id: int, actor):
     """查看生源信息（full_id=true 查看完整证件号码，仅中心，记入审计）"""
-    return records.get_record(actor, checked_id(record_id), reveal_id=args["full_id"])
+    return records.get_record(actor, checked_id(record_id), reveal_id=args["full_id"],
+                              settings=current_app.config["GRADFLOW"])
 
 
 @blp.route("/records/<int:record_id>", methods=["PATCH"])

@@ -146,7 +146,7 @@ def record(record_id: int, actor: Actor) -> str | Response | tuple[str, int]:
             flash(f"审核完成：{done.status_before} → {done.status_after}", "success")
             return redirect(back)
     reveal = request.args.get("reveal") == "1"
-    detail = records.get_record(actor, record_id, reveal_id=reveal)
+    detail = records.get_record(actor, record_id, reveal_id=reveal, settings=settings())
     history = audit_query.record_history(actor, record_id)
     return render_template(
         "console/record.html", record=detail, history=history, tab=request.args.get("tab", "info"),

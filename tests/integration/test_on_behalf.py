@@ -156,8 +156,11 @@ def test_rejected_added_record_is_submitted_on_behalf_and_moves_on(app, world, s
         assert verified.returncode == 0 and "audit chain ok" in verified.stdout, verified.stderr
 
     # the student binds late: the record, now at 二级待审 again, is theirs; 代为提交 is gone for good
-    _, bound = bind(app, student)
+    student_client, bound = bind(app, student)
     assert bound.status_code == 201, bound.get_json()
+    own = student_client.get("/api/v1/student/report").get_json()
+    assert [h["action"] for h in own["review_history"]].count("submit_on_behalf") == 2
+    assert "二级用户（辅导员） 代为提交" in student_client.get("/student/").get_data(as_text=True)
     assert counselor.post(f"/api/v1/records/{added['id']}/review",
                           json={"decision": "reject", "comment": "再次核对"}).status_code == 200
     assert not counselor.get(f"/api/v1/records/{added['id']}").get_json()["submittable_on_behalf"]
@@ -261,3 +264,29 @@ def test_console_on_behalf_authorization(app, world, who: str | None, expected: 
     assert moved is (who in ("counselor1", "centre")), who
     if who is None:
         assert "/login" in r.headers["Location"]
+
+
+def test_deadlines_apply_to_binding_onto_an_added_record_and_to_on_behalf(app, world, settings) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from service.services.deadlines import store as deadlines
+
+    student, added = added_record(app, world)
+    counselor = rv.login(app, "counselor1")
+    assert counselor.post(f"/api/v1/records/{added['id']}/review",
+                          json={"decision": "reject", "comment": "请核对"}).status_code == 200
+    centre = rv.reviewer("centre", world.school)
+    deadlines.set_deadline(centre, settings, deadline=datetime.now(UTC) - timedelta(hours=1))
+    before = (Record.get_by_id(added["id"]).user_id, len(events(added["id"])))
+    _, late = bind(app, student)
+    assert late.status_code == 403 and late.get_json()["code"] == "binding_closed"
+    refused = counselor.post(f"/api/v1/records/{added['id']}/submit-on-behalf", json={})
+    assert refused.status_code == 403 and refused.get_json()["code"] == "deadline_passed"
+    assert (Record.get_by_id(added["id"]).user_id, len(events(added["id"]))) == before
+    assert not counselor.get(f"/api/v1/records/{added['id']}").get_json()["submittable_on_behalf"]
+    assert 'id="on-behalf-form"' not in counselor.get(f"/console/records/{added['id']}").get_data(as_text=True)
+    # the resubmission window the centre opens for rejected records opens 代为提交 as well
+    deadlines.set_deadline(centre, settings, resubmit_until=datetime.now(UTC) + timedelta(days=1))
+    assert counselor.get(f"/api/v1/records/{added['id']}").get_json()["submittable_on_behalf"]
+    done = counselor.post(f"/api/v1/records/{added['id']}/submit-on-behalf", json={})
+    assert done.status_code == 200 and done.get_json()["status_after"] == "二级待审"
