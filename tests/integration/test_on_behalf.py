@@ -290,3 +290,54 @@ def test_deadlines_apply_to_binding_onto_an_added_record_and_to_on_behalf(app, w
     assert counselor.get(f"/api/v1/records/{added['id']}").get_json()["submittable_on_behalf"]
     done = counselor.post(f"/api/v1/records/{added['id']}/submit-on-behalf", json={})
     assert done.status_code == 200 and done.get_json()["status_after"] == "二级待审"
+
+
+@BOTH_DATABASES
+def test_concurrent_on_behalf_and_binding_leave_one_consistent_story(app, world, settings) -> None:
+    """Two reviewers 代为提交 while the student binds, all at once: at most one on-behalf step lands,
+    nothing fails with anything but a 409, and the record's chain verifies."""
+    import threading
+
+    from service.errors import GradflowError
+    from service.services import binding, identity
+    from service.services.on_behalf.submit import submit_on_behalf
+
+    student, added = added_record(app, world)
+    rv.reject(Record.get_by_id(added["id"]), "counselor", "请核对")
+    token = identity.verify_identity(student.name, student.id_number, settings) \
+        if student.category == "mainland" else ""
+    request = binding.BindRequest(category=student.category, school_code="10561", student_no=student.student_no,
+                                  name=student.name, id_type=student.id_type, id_number=student.id_number,
+                                  password=STUDENT_PASSWORD, verification_token=token)
+    actors = [rv.reviewer("counselor", world.school, college_ids=frozenset({world.c1.id})),
+              rv.reviewer("centre", world.school)]
+    barrier = threading.Barrier(3)
+    outcomes: dict[str, Any] = {}
+
+    def run(name: str, work: Any) -> None:
+        barrier.wait()
+        try:
+            outcomes[name] = work()
+        except GradflowError as exc:
+            outcomes[name] = exc
+        except Exception as exc:  # noqa: BLE001 - recorded, asserted below
+            outcomes[name] = ("unexpected", exc)
+
+    threads = [threading.Thread(target=run, args=(f"on_behalf_{i}", lambda a=a: submit_on_behalf(a, added["id"], settings)))
+               for i, a in enumerate(actors)]
+    threads.append(threading.Thread(target=run, args=("bind", lambda: binding.bind(request, settings))))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not any(isinstance(v, tuple) for v in outcomes.values()), outcomes
+    failures = [v for v in outcomes.values() if isinstance(v, GradflowError)]
+    assert all(f.status == 409 for f in failures), [(f.code, f.message) for f in failures]
+    actions = [e.action for e in events(added["id"])]
+    landed = [k for k in ("on_behalf_0", "on_behalf_1") if not isinstance(outcomes[k], GradflowError)]
+    assert len(landed) == actions.count("submit_on_behalf") <= 1
+    if not isinstance(outcomes["bind"], GradflowError) and landed:
+        assert actions.index("submit_on_behalf") < actions.index("bind")  # acted for a student without account
+    status = ProcessInstance.get(ProcessInstance.record == added["id"]).status
+    assert status == ("二级待审" if landed else "不同意")
+    assert audit.verify().ok
