@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Response
+from flask import Response, current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
@@ -96,6 +96,8 @@ class RecordSchema(RecordItemSchema):
     editable = fields.Boolean()
     edit_refused = fields.String(metadata={"description": "why the caller may not edit now (empty when editable)"})
     reviewable = fields.Boolean()
+    submittable_on_behalf = fields.Boolean(metadata={"description": "the caller may 代为提交 now (POST …/submit-on-behalf)"})
+    has_account = fields.Boolean(metadata={"description": "the student has bound an account to this record"})
     created_by = fields.String()
     created_at = fields.DateTime()
     submitted_at = fields.DateTime(allow_none=True)
@@ -208,7 +210,8 @@ def add_record(body: dict, actor):
 @blp.response(200, RecordSchema)
 def get_record(args: dict, record_id: int, actor):
     """查看生源信息（full_id=true 查看完整证件号码，仅中心，记入审计）"""
-    return records.get_record(actor, checked_id(record_id), reveal_id=args["full_id"])
+    return records.get_record(actor, checked_id(record_id), reveal_id=args["full_id"],
+                              settings=current_app.config["GRADFLOW"])
 
 
 @blp.route("/records/<int:record_id>", methods=["PATCH"])

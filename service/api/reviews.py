@@ -1,13 +1,15 @@
-"""Review endpoints: the majors sidebar with pending counts, single review, batch review."""
+"""Review endpoints: the majors sidebar with pending counts, single review, batch review, 代为提交."""
 
 from __future__ import annotations
 
+from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from service.api.records import Id, checked_id
 from service.api.security import login_required
 from service.services import reviews
+from service.services.on_behalf.submit import submit_on_behalf
 from service.services.review_scope import reviewer_roles
 
 blp = Blueprint("reviews", __name__, url_prefix="/api/v1", description="审核")
@@ -51,6 +53,11 @@ class ReviewResultSchema(Schema):
     report_status = fields.String()
     lock_version = fields.Integer()
     decision = fields.String()
+
+
+class OnBehalfSchema(Schema):
+    version = fields.Integer(load_default=None, allow_none=True, validate=Id,
+                             metadata={"description": "读取时的 lock_version；他人已处理时返回409"})
 
 
 class BatchSchema(ReviewSchema):
@@ -112,3 +119,14 @@ def batch(body: dict, actor):
     out = dict(result.__dict__)
     out["skipped_count"] = len(result.skipped)
     return out
+
+
+@blp.route("/records/<int:record_id>/submit-on-behalf", methods=["POST"])
+@login_required(roles=reviewer_roles)
+@blp.arguments(OnBehalfSchema)
+@blp.response(200, ReviewResultSchema)
+def on_behalf(body: dict, record_id: int, actor):
+    """代为提交：学生尚无账号时，由可编辑该记录的审核人完成学生的修改环节（流程 on_behalf_roles 允许的角色）"""
+    result = submit_on_behalf(actor, checked_id(record_id), current_app.config["GRADFLOW"],
+                              expected_version=body.get("version"))
+    return result.__dict__

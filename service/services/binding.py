@@ -5,6 +5,8 @@ Mainland students bring the token of a passed identity check; 港澳台 students
 match, never what the roster holds. Failures count per (学号, client address) and per address and lock
 them for a while, like logins (services.throttle): a stranger cannot lock a student's 学号 for everyone.
 Account, record (prefilled from the roster) and workflow instance are created in one transaction.
+A student whose record a reviewer added (添加) binds the same way (same checks); the account is then
+attached to that record, which keeps its data, instance and status (issue 10, dead end 1).
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from peewee import IntegrityError
 
 from service.config import Settings
 from service.db import write_transaction
-from service.errors import Conflict, InvalidInput, NotFound
-from service.models import College, Major, Record, RosterStudent, School, User
-from service.services import accounts, identity, processes, throttle
+from service.errors import Conflict, InvalidInput, NotFound, StaleVersion
+from service.models import College, Major, ProcessInstance, Record, RosterStudent, School, User, utcnow
+from service.services import accounts, audit, identity, processes, throttle
 from service.services.actors import Actor
 from service.services.deadlines import store as deadlines
 from service.services.roster_rows import REPORT_FIELDS
@@ -149,10 +151,12 @@ def _match_and_create(req: BindRequest, school: School, school_code: str, studen
     _, definition = processes.active_definition()
     try:
         with write_transaction():
-            if Record.select().where((Record.student == student) | ((Record.school == school_code)
-                                                                    & (Record.student_no == student_no))).exists() \
-                    or User.select().where((User.school == school_code) & (User.username == student_no)).exists():
+            if User.select().where((User.school == school_code) & (User.username == student_no)).exists():
                 raise Conflict("该学号已绑定，请直接登录", code="already_bound")
+            existing = Record.get_or_none((Record.student == student) | ((Record.school == school_code)
+                                                                         & (Record.student_no == student_no)))
+            if existing is not None:
+                return _attach_to_added_record(existing, student, req, definition.submitter_role)
             user = User.create(school=school_code, username=student_no, role=definition.submitter_role,
                                password_hash=accounts.hash_password(req.password), display_name=student.name)
             data = prefill(student, school)
@@ -166,4 +170,32 @@ def _match_and_create(req: BindRequest, school: School, school_code: str, studen
             start_instance(record, actor, action="bind", data_changed={"category": [None, student.category]})
     except IntegrityError:
         raise Conflict("该学号已绑定，请直接登录", code="already_bound") from None
+    return user
+
+
+def _attach_to_added_record(record: Record, student: RosterStudent, req: BindRequest, role: str) -> User:
+    """Bind onto a record a reviewer added (添加) for this student: it has no account yet.
+
+    The record keeps everything the reviewer entered, its instance and its status; only the account
+    is created and attached. Call inside the write transaction: the instance's lock_version is
+    bumped (a reviewer's 代为提交 read before this commit then fails with 409 instead of acting for
+    a student who now acts for themselves) and the bind is audited on the record's chain.
+    """
+    if record.user_id is not None:
+        raise Conflict("该学号已绑定，请直接登录", code="already_bound")
+    user = User.create(school=record.school_id, username=record.student_no, role=role,
+                       password_hash=accounts.hash_password(req.password), display_name=student.name)
+    attached = Record.update(user=user, student=student).where(
+        (Record.id == record.id) & Record.user.is_null()).execute()
+    instance = ProcessInstance.get_or_none(ProcessInstance.record == record.id)
+    if attached != 1 or instance is None:
+        raise Conflict("该学号已绑定，请直接登录", code="already_bound")
+    bumped = ProcessInstance.update(lock_version=ProcessInstance.lock_version + 1, updated_at=utcnow()).where(
+        ProcessInstance.id == instance.id).execute()
+    if bumped != 1:
+        raise StaleVersion()
+    audit.append(audit.record_chain(record.id), record=record.id, instance=instance.id, school=record.school_id,
+                 actor=record.student_no, actor_role=role, action="bind", status_before=instance.status,
+                 status_after=instance.status, process_version=processes.definition(instance.version_id).sha256,
+                 data_changed={"account": record.student_no, "added_by": record.created_by})
     return user

@@ -15,6 +15,7 @@ from typing import Any
 from peewee import IntegrityError
 
 from service.codes import REGION, get_codes
+from service.config import Settings, get_settings
 from service.db import write_transaction
 from service.errors import (
     Conflict,
@@ -29,7 +30,9 @@ from service.models import College, Major, PendingTask, ProcessInstance, Record,
 from service.services import audit, majors, processes
 from service.services.actors import Actor
 from service.services.notify import events as notify_events
+from service.services.on_behalf import policy as on_behalf_policy
 from service.services.review_scope import needs_full_id
+from service.services.student_report import editing_decision
 from service.services.transitions import complete_task, locked_change, start_instance
 from service.validation.identity import mask_id_number
 from service.validation.report import validate_report
@@ -78,6 +81,16 @@ def _pending(record_id: int) -> list[dict[str, str]]:
             for p in PendingTask.select().where(PendingTask.record == record_id)]
 
 
+def load_visible(actor: Actor, record_id: int) -> tuple[Record, ProcessInstance]:
+    """The record and its instance when the actor may see it; otherwise NotFound (404)."""
+    return _load(actor, record_id)
+
+
+def pending_tasks(record_id: int) -> list[dict[str, str]]:
+    """The record's pending human tasks as the detail view lists them (role, status, level, task, title)."""
+    return _pending(record_id)
+
+
 def edit_refusal(actor: Actor, inst: ProcessInstance, pending: list[dict[str, str]]) -> GradflowError | None:
     """Why this reviewer may not edit the record now, or None when they may.
 
@@ -123,9 +136,15 @@ def _masked_data(data: dict[str, Any], full: bool) -> dict[str, Any]:
     return out
 
 
-def detail(actor: Actor, rec: Record, inst: ProcessInstance, *, full_id: bool = False) -> dict[str, Any]:
+def detail(actor: Actor, rec: Record, inst: ProcessInstance, *, full_id: bool = False,
+           settings: Settings | None = None) -> dict[str, Any]:
     pending = _pending(rec.id)
     refusal = edit_refusal(actor, inst, pending)
+    on_behalf_refused = on_behalf_policy.refusal(actor, rec, inst, pending, refusal)
+    if on_behalf_refused is None:  # 代为提交 is the student's submit: their deadline applies (no dead button)
+        _, window = editing_decision(rec, inst, settings or get_settings())
+        if not window.open:
+            on_behalf_refused = PermissionDenied(window.message, code="deadline_passed")
     college = College.get_or_none(College.id == rec.college_id) if rec.college_id else None
     major = Major.get_or_none(Major.id == rec.major_id) if rec.major_id else None
     return {
@@ -139,19 +158,21 @@ def detail(actor: Actor, rec: Record, inst: ProcessInstance, *, full_id: bool = 
         "review_status": inst.status, "report_status": inst.report_status, "completed": inst.completed,
         "lock_version": inst.lock_version, "pending": pending,
         "editable": refusal is None, "edit_refused": refusal.message if refusal else "", "reviewable": any(p["role"] == actor.role for p in pending),
+        "submittable_on_behalf": on_behalf_refused is None, "has_account": rec.user_id is not None,
         "created_by": rec.created_by, "created_at": rec.created_at, "updated_at": rec.updated_at,
         "submitted_at": rec.submitted_at,
     }
 
 
-def get_record(actor: Actor, record_id: int, *, reveal_id: bool = False) -> dict[str, Any]:
+def get_record(actor: Actor, record_id: int, *, reveal_id: bool = False,
+               settings: Settings | None = None) -> dict[str, Any]:
     """The record; with reveal_id the full 证件号码 (centre only), and that view is audited."""
     rec, inst = _load(actor, record_id)
     if reveal_id:
         if not needs_full_id(actor):
             raise PermissionDenied("您的角色不能查看完整证件号码", code="id_number_forbidden")
         _audit_view(actor, rec, inst)
-    return detail(actor, rec, inst, full_id=reveal_id)
+    return detail(actor, rec, inst, full_id=reveal_id, settings=settings)
 
 
 def _audit_view(actor: Actor, rec: Record, inst: ProcessInstance) -> None:

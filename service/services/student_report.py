@@ -8,6 +8,7 @@ unchanged value back is accepted, so a form can post a whole section.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +27,8 @@ from service.validation.sections import FIELD_CODE_TABLE, SECTION_FIELDS, SECTIO
 
 READ_ONLY_MESSAGE = "该项来自学籍信息，不能修改；如有错误请联系学院"
 CHINA_TZ = policy.BEIJING
+# Audit actions that hand the report in: the student's own, and a reviewer's on the student's behalf.
+SUBMIT_ACTIONS = ("submit", "submit_on_behalf")
 # Always fixed once bound, whatever the roster held.
 ALWAYS_LOCKED = {"school": ("school_code", "student_no")}
 
@@ -108,7 +111,7 @@ def _labels(data: dict[str, dict[str, Any]], codes: CodeRegistry) -> dict[str, d
 
 def _history(record_id: int, role_label: Any) -> list[dict[str, Any]]:
     events = (AuditEvent.select().where((AuditEvent.record == record_id)
-                                        & ((AuditEvent.decision != "") | (AuditEvent.action == "submit")))
+                                        & ((AuditEvent.decision != "") | AuditEvent.action.in_(SUBMIT_ACTIONS)))
               .order_by(AuditEvent.seq))
     return [{"at": e.created_at.isoformat(timespec="seconds") + "Z", "action": e.action, "role": e.actor_role,
              "role_label": role_label(e.actor_role), "level": e.level, "decision": e.decision,
@@ -209,13 +212,11 @@ def _checked_major(record: Record, school: dict[str, Any]) -> Any:
     return majors.find(record.school_id, school.get("major_code"), school.get("major"), record.college_id)
 
 
-def submit(actor: Actor, settings: Settings, *, expected_version: int | None = None,
-           codes: CodeRegistry | None = None, now: datetime | None = None) -> TransitionResult:
-    """Validate the whole report and complete the student's task (→ the first review level).
-
-    Refused (403 deadline_passed) after the student's deadline, except for a rejected record
-    inside the resubmission window (see service.services.deadlines.policy)."""
-    record, instance = _own_record(actor)
+def checked_submission(record: Record, instance: ProcessInstance, settings: Settings, *,
+                       codes: CodeRegistry | None = None, now: datetime | None = None) -> Callable[[], None]:
+    """The checks of a submit (editable, deadline, the whole report valid) and the write that stores
+    the cleaned report; raises when the report may not be submitted. Shared by the student's own
+    submit and a reviewer's 代为提交, so both refuse exactly the same reports."""
     _require_editable(instance)
     _require_open(record, instance, settings, now)
     outcome = validate_report(record.data or {}, record.category, draft=False, codes=codes)
@@ -230,5 +231,16 @@ def submit(actor: Actor, settings: Settings, *, expected_version: int | None = N
                       origin_region=personal.get("origin_region", ""), name=personal.get("name", record.name),
                       id_number=personal.get("id_number", record.id_number)).where(Record.id == record.id).execute()
 
+    return write
+
+
+def submit(actor: Actor, settings: Settings, *, expected_version: int | None = None,
+           codes: CodeRegistry | None = None, now: datetime | None = None) -> TransitionResult:
+    """Validate the whole report and complete the student's task (→ the first review level).
+
+    Refused (403 deadline_passed) after the student's deadline, except for a rejected record
+    inside the resubmission window (see service.services.deadlines.policy)."""
+    record, instance = _own_record(actor)
+    write = checked_submission(record, instance, settings, codes=codes, now=now)
     return complete_task(record.id, actor, expected_version=expected_version or instance.lock_version,
                          extra_write=write, action="submit")

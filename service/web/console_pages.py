@@ -23,11 +23,12 @@ from service.codes import REGION, get_codes
 from service.errors import GradflowError, InvalidInput
 from service.services import audit_query, exports, majors, records, reviews
 from service.services.actors import Actor
+from service.services.on_behalf.submit import submit_on_behalf
 from service.services.records_query import RecordFilters, search
 from service.services.review_scope import known_report_statuses, known_statuses, needs_full_id
 from service.validation.sections import FIELD_LABELS
 from service.web import forms
-from service.web.common import REVIEWER, page, render_error, safe_next
+from service.web.common import REVIEWER, page, render_error, safe_next, settings
 
 bp = Blueprint("web_console", __name__, url_prefix="/console")
 bp.register_error_handler(GradflowError, render_error)
@@ -37,7 +38,8 @@ FILTER_KEYS = ("q", "review_status", "report_status", "origin_province", "origin
                "per_page")
 # How audit actions read in 审核记录 (decisions are shown as 通过 / 不通过 instead).
 ACTION_LABELS = {"create": "创建记录", "bind": "绑定学籍", "submit": "提交", "save_draft": "保存草稿", "edit": "编辑",
-                 "add": "添加", "review": "审核", "view_id_number": "查看完整证件号码", "migrate": "迁移流程版本"}
+                 "add": "添加", "review": "审核", "view_id_number": "查看完整证件号码", "migrate": "迁移流程版本",
+                 "submit_on_behalf": "代为提交"}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -145,7 +147,7 @@ def record(record_id: int, actor: Actor) -> str | Response | tuple[str, int]:
             flash(f"审核完成：{done.status_before} → {done.status_after}", "success")
             return redirect(back)
     reveal = request.args.get("reveal") == "1"
-    detail = records.get_record(actor, record_id, reveal_id=reveal)
+    detail = records.get_record(actor, record_id, reveal_id=reveal, settings=settings())
     history = audit_query.record_history(actor, record_id)
     return render_template(
         "console/record.html", record=detail, history=history, tab=request.args.get("tab", "info"),
@@ -154,6 +156,31 @@ def record(record_id: int, actor: Actor) -> str | Response | tuple[str, int]:
         can_reveal=needs_full_id(actor) and not reveal, action_labels=ACTION_LABELS,
         field_labels={**FIELD_LABELS, "category": "学生类别"},
     ), status
+
+
+@bp.post("/records/<int:record_id>/submit-on-behalf")
+@page(REVIEWER)
+def on_behalf(record_id: int, actor: Actor) -> Response:
+    """代为提交 (confirmed with a checkbox): refusals come back as a message on the record page."""
+    back = safe_next(request.form.get("next")) or url_for("web_console.index")
+    here = url_for("web_console.record", record_id=record_id, next=back)
+    if request.form.get("confirm") != "1":
+        records.load_visible(actor, record_id)  # out of scope stays a 404, even unconfirmed
+        flash("请勾选确认后再代为提交", "error")
+        return redirect(here)
+    expected = _int(request.form.get("lock_version"), 0) or None
+    try:
+        done = submit_on_behalf(actor, record_id, settings(), expected_version=expected)
+    except InvalidInput as exc:
+        flash(_message(exc), "error")
+        return redirect(here)
+    except GradflowError as exc:
+        if exc.status == 404:
+            raise
+        flash(exc.message, "error")
+        return redirect(here)
+    flash(f"已代学生提交：{done.status_before} → {done.status_after}", "success")
+    return redirect(here)
 
 
 @bp.route("/records/<int:record_id>/edit", methods=["GET", "POST"])

@@ -5,7 +5,9 @@ Everything gradflow knows about the process comes out of here, read from the dia
 flow order, the final status on the end event. Python code never names a status or a role.
 
 Properties read from the BPMN:
-  user task: status (required), action = submit | review (required), level, report_status
+  user task: status (required), action = submit | review (required), level, report_status,
+             on_behalf_roles (submit tasks only: lane ids of reviewer roles that may complete the
+             task for a student who has no account yet, 代为提交; space or comma separated)
   end event: status (required), report_status
   lane: its id is the role key accounts are given; its name is what people read.
 """
@@ -31,6 +33,7 @@ from service.workflow.variables import PROCESS_VARIABLES, samples
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 NS = {"bpmn": BPMN_NS, "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core"}
 ACTIONS = ("submit", "review")
+ON_BEHALF_PROPERTY = "on_behalf_roles"
 # Elements that would run code or leave the process: none is needed for a review chain.
 FORBIDDEN_ELEMENTS = ("scriptTask", "serviceTask", "businessRuleTask", "callActivity", "sendTask")
 MAX_BPMN_BYTES = 2 * 1024 * 1024
@@ -401,6 +404,7 @@ def _describe(root: etree._Element, spec: BpmnProcessSpec, process_id: str) -> d
                 "action": props["action"],
                 "level": props.get("level", ""),
                 "report_status": props.get("report_status", ""),
+                "on_behalf_roles": split_roles(props.get(ON_BEHALF_PROPERTY, "")),
                 "properties": props,
             }
         elif local == "endEvent":
@@ -416,6 +420,7 @@ def _describe(root: etree._Element, spec: BpmnProcessSpec, process_id: str) -> d
         raise ProcessValidationError([(process_id, "all submit tasks must be in one lane (the student's)")])
     if not review_tasks:
         raise ProcessValidationError([(process_id, "the process has no review task")])
+    _check_on_behalf(tasks, {lane["role"] for lane in lanes}, {t["role"] for t in review_tasks})
     statuses: list[str] = []
     for t in [*submit_tasks[:1], *review_tasks, *submit_tasks[1:], *ends.values()]:
         if t["status"] not in statuses:
@@ -434,3 +439,32 @@ def _describe(root: etree._Element, spec: BpmnProcessSpec, process_id: str) -> d
         "report_statuses": sorted({t["report_status"] for t in [*tasks.values(), *ends.values()]
                                    if t["report_status"]}),
     }
+
+
+def split_roles(value: str) -> list[str]:
+    """A property listing lane ids ("counselor centre" or "counselor,centre") as a list."""
+    return [part for part in re.split(r"[\s,，]+", value or "") if part]
+
+
+def _check_on_behalf(tasks: dict[str, dict[str, Any]], lane_roles: set[str], reviewer_roles: set[str]) -> None:
+    """on_behalf_roles may sit only on submit tasks and must name lanes that hold review tasks.
+
+    A typo would otherwise deploy a process in which nobody can 代为提交 and nobody is told why.
+    """
+    problems: list[tuple[str, str]] = []
+    for name, task in tasks.items():
+        roles = task["on_behalf_roles"]
+        if not roles:
+            continue
+        if task["action"] != "submit":
+            problems.append((name, f"'{ON_BEHALF_PROPERTY}' is only allowed on submit tasks"))
+            continue
+        unknown = [r for r in roles if r not in lane_roles]
+        if unknown:
+            problems.append((name, f"'{ON_BEHALF_PROPERTY}' names lanes that do not exist: {', '.join(unknown)}"))
+        not_reviewers = [r for r in roles if r in lane_roles and r not in reviewer_roles]
+        if not_reviewers:
+            problems.append((name, f"'{ON_BEHALF_PROPERTY}' must name reviewer lanes (lanes with review tasks), "
+                                   f"not: {', '.join(not_reviewers)}"))
+    if problems:
+        raise ProcessValidationError(problems)

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from service.models import ProcessInstance
+from service.models import ProcessInstance, Record
+from service.services import records
 from tests.support import reviewing as rv
 
 ROLES = ("student", "counselor_in", "counselor_out", "centre", "admin", "anonymous")
@@ -38,6 +39,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     "export": Endpoint("GET", "/api/v1/records/export.xlsx?q={no}"),
     "signoff": Endpoint("GET", "/api/v1/records/{id}/signoff.pdf"),
     "signoff_major": Endpoint("GET", "/api/v1/records/signoff.pdf?major={major}"),
+    "on_behalf": Endpoint("POST", "/api/v1/records/{id}/submit-on-behalf", {}),
 }
 
 # role -> endpoint -> (status for the in-scope record, status for the out-of-scope record)
@@ -48,21 +50,22 @@ EXPECTED: dict[str, dict[str, tuple[int, int]]] = {
         "list": (200, 200), "get": (200, 404), "edit": (200, 404), "add": (201, 404), "review": (200, 404),
         "batch": (200, 200), "history": (200, 404), "majors": (200, 200), "audit": (403, 403),
         "export": (200, 200), "signoff": (200, 404), "signoff_major": (200, 200),
+        "on_behalf": (409, 404),  # the record waits for this counselor's review, not for the student
     },
     "counselor_out": {
         "list": (200, 200), "get": (404, 404), "edit": (404, 404), "add": (404, 404), "review": (404, 404),
         "batch": (200, 200), "history": (404, 404), "majors": (200, 200), "audit": (403, 403),
-        "export": (200, 200), "signoff": (404, 404), "signoff_major": (200, 200),
+        "export": (200, 200), "signoff": (404, 404), "signoff_major": (200, 200), "on_behalf": (404, 404),
     },
     "centre": {  # the in-scope record waits for the counselor, so the centre's review and edit are 409s
         "list": (200, 200), "get": (200, 404), "edit": (409, 404), "add": (201, 404), "review": (409, 404),
         "batch": (200, 200), "history": (200, 404), "majors": (200, 200), "audit": (200, 200),
-        "export": (200, 200), "signoff": (200, 404), "signoff_major": (200, 200),
+        "export": (200, 200), "signoff": (200, 404), "signoff_major": (200, 200), "on_behalf": (409, 404),
     },
     "admin": {  # reads everything, changes nothing (not a BPMN lane)
         "list": (200, 200), "get": (200, 200), "edit": (403, 403), "add": (403, 403), "review": (403, 403),
         "batch": (403, 403), "history": (200, 200), "majors": (403, 403), "audit": (200, 200),
-        "export": (200, 200), "signoff": (200, 200), "signoff_major": (200, 200),
+        "export": (200, 200), "signoff": (200, 200), "signoff_major": (200, 200), "on_behalf": (403, 403),
     },
 }
 # For these, a 200 does not say whether the record was visible; the body does.
@@ -131,3 +134,51 @@ def test_authorization_matrix(app, setup, role: str, endpoint: str) -> None:
         for resp, sees in zip((inside, out), SEES[role], strict=True):
             if resp.status_code == 200:
                 assert VISIBLE[endpoint](resp.get_json()) is sees, (role, endpoint)
+
+
+# 代为提交 where it applies: a record a reviewer added (no student account), then sent back (不同意).
+ON_BEHALF_EXPECTED = {  # role -> (in scope, out of scope)
+    "student": (403, 403), "anonymous": (401, 401), "counselor_in": (200, 404), "counselor_out": (404, 404),
+    "centre": (200, 404), "admin": (403, 403),
+}
+
+
+@pytest.fixture
+def rejected_added(db):
+    w = rv.make_world()
+    for name, role, colleges in (("counselor_in", "counselor", (w.c1,)), ("counselor_out", "counselor", (w.c2,)),
+                                 ("centre", "centre", ()), ("student", "student", ())):
+        rv.user(name, role, w.school, colleges=colleges)
+    rv.user("admin", "admin", None)
+    rv.user("other_centre", "centre", w.other_school)
+    found = {}
+    for key, major, adder in (("in", w.m1, rv.reviewer("counselor", w.school)),
+                              ("out", w.other_major, rv.reviewer("centre", w.other_school))):
+        roster = rv.roster_student(w, major)
+        report, _ = rv.report_for(w, major)
+        data = {"personal": {k: v for k, v in report["personal"].items()
+                             if k not in ("name", "gender", "id_type", "id_number")}, "other": report["other"]}
+        rec_id = records.add_record(adder, roster.student_no, data)["record"]["id"]
+        rv.reject(Record.get_by_id(rec_id), adder.role if key == "in" else "counselor", "请核对")
+        found[key] = rec_id
+    return found
+
+
+def test_on_behalf_table_covers_every_role() -> None:
+    assert set(ON_BEHALF_EXPECTED) == set(ROLES)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_on_behalf_authorization(app, rejected_added, role: str) -> None:
+    api = rv.login(app, None if role == "anonymous" else role, None if role == "admin" else "10561")
+    expected_in, expected_out = ON_BEHALF_EXPECTED[role]
+    out = api.post(f"/api/v1/records/{rejected_added['out']}/submit-on-behalf", json={})
+    assert out.status_code == expected_out, (role, out.get_json())
+    assert ProcessInstance.get(ProcessInstance.record == rejected_added["out"]).status == "不同意"
+    inside = api.post(f"/api/v1/records/{rejected_added['in']}/submit-on-behalf", json={})
+    assert inside.status_code == expected_in, (role, inside.get_json())
+    status = ProcessInstance.get(ProcessInstance.record == rejected_added["in"]).status
+    assert status == ("二级待审" if expected_in == 200 else "不同意")
+    for resp in (out, inside):
+        if resp.status_code >= 400:
+            assert set(resp.get_json()) == {"code", "message", "details"}
