@@ -85,7 +85,8 @@ def _fail(ticket: throttle.Ticket, field: str, message: str) -> None:
     raise BindMismatch(message + suffix, details={field: [message], "attempts_left": left})
 
 
-def _check_request(req: BindRequest) -> None:
+def check_request(req: BindRequest) -> None:
+    """Every field present and a strong password (binding and 忘记密码 ask for the same)."""
     problems = {}
     if req.category not in CATEGORIES:
         problems["category"] = ["学生类别应为 mainland（中国内地学生）或 hmt（港澳台学生）"]
@@ -95,6 +96,15 @@ def _check_request(req: BindRequest) -> None:
     if problems:
         raise InvalidInput("绑定信息不完整", details=problems)
     accounts.check_password_strength(req.password or "", normalise_code(req.student_no))
+
+
+RECOVER_PATH = "/student/forgot"
+
+
+def _already_bound() -> Conflict:
+    """Re-binding a bound 学号: log in, or get back in through 忘记密码 (the page and the API say where)."""
+    return Conflict("该学号已绑定，请直接登录；忘记密码请通过“忘记密码”重新设置",
+                    code="already_bound", details={"recover_url": RECOVER_PATH})
 
 
 def bind_limits(school_code: str, student_no: str, client: str | None, settings: Settings) -> list[throttle.Limit]:
@@ -109,7 +119,7 @@ def bind_limits(school_code: str, student_no: str, client: str | None, settings:
 
 def bind(req: BindRequest, settings: Settings) -> User:
     """Match the roster and create account + record + instance; returns the new account."""
-    _check_request(req)
+    check_request(req)
     school_code, student_no = normalise_code(req.school_code), normalise_code(req.student_no)
     school = School.get_or_none(School.code == school_code)
     if school is None:
@@ -129,8 +139,9 @@ def bind(req: BindRequest, settings: Settings) -> User:
     return user
 
 
-def _match_and_create(req: BindRequest, school: School, school_code: str, student_no: str, number: str,
-                      ticket: throttle.Ticket, settings: Settings) -> User:
+def match_roster(req: BindRequest, school_code: str, student_no: str, number: str,
+                 ticket: throttle.Ticket) -> RosterStudent:
+    """学号 → 姓名 → 证件 → 类别 against the roster; a mismatch raises BindMismatch (the guess keeps its slot)."""
     student = RosterStudent.get_or_none((RosterStudent.school == school_code)
                                         & (RosterStudent.student_no == student_no))
     if student is None:
@@ -142,6 +153,12 @@ def _match_and_create(req: BindRequest, school: School, school_code: str, studen
         _fail(ticket, "id_number", "证件类型或证件号码不符")
     if student.category != req.category:
         _fail(ticket, "category", "学生类别不符")
+    return student
+
+
+def _match_and_create(req: BindRequest, school: School, school_code: str, student_no: str, number: str,
+                      ticket: throttle.Ticket, settings: Settings) -> User:
+    student = match_roster(req, school_code, student_no, number, ticket)
     if not student.eligible:
         _fail(ticket, "student_no", "不在上报范围，如有疑问请联系学院")
     deadlines.require_binding_open(school_code, student.college_id, student_no, settings)  # 403 binding_closed
@@ -152,7 +169,7 @@ def _match_and_create(req: BindRequest, school: School, school_code: str, studen
             if Record.select().where((Record.student == student) | ((Record.school == school_code)
                                                                     & (Record.student_no == student_no))).exists() \
                     or User.select().where((User.school == school_code) & (User.username == student_no)).exists():
-                raise Conflict("该学号已绑定，请直接登录", code="already_bound")
+                raise _already_bound()
             user = User.create(school=school_code, username=student_no, role=definition.submitter_role,
                                password_hash=accounts.hash_password(req.password), display_name=student.name)
             data = prefill(student, school)
@@ -165,5 +182,5 @@ def _match_and_create(req: BindRequest, school: School, school_code: str, studen
                           user_id=user.id, record_id=record.id)
             start_instance(record, actor, action="bind", data_changed={"category": [None, student.category]})
     except IntegrityError:
-        raise Conflict("该学号已绑定，请直接登录", code="already_bound") from None
+        raise _already_bound() from None
     return user

@@ -117,6 +117,7 @@ def detail(actor: Actor, rec: Record, inst: ProcessInstance, *, full_id: bool = 
         "editable": refusal is None, "edit_refused": refusal.message if refusal else "", "reviewable": any(p["role"] == actor.role for p in pending),
         "created_by": rec.created_by, "created_at": rec.created_at, "updated_at": rec.updated_at,
         "submitted_at": rec.submitted_at,
+        "account_id": rec.user_id,  # the bound student account (for /api/v1/accounts/<id>/…), None before binding
     }
 
 

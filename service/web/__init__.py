@@ -2,7 +2,7 @@
 
 Blueprints: auth (login/logout), student (bind, the three-step report, status), console (reviewers'
 生源管理), centre (dashboard, roster, accounts, process versions), deadline (the centre's
-deadline and extensions). Views parse the form, call a
+deadline and extensions), accounts (staff resetting, unlocking, disabling accounts). Views parse the form, call a
 service and render; the services hold every rule.
 """
 
@@ -12,9 +12,16 @@ from flask import Flask
 
 
 def register_web(app: Flask) -> None:
-    from service.web import auth_pages, centre_pages, console_pages, deadline_pages, student_pages
+    from service.web import (
+        account_pages,
+        auth_pages,
+        centre_pages,
+        console_pages,
+        deadline_pages,
+        student_pages,
+    )
     from service.web.common import install_page_helpers
 
     install_page_helpers(app)
-    for module in (auth_pages, student_pages, console_pages, centre_pages, deadline_pages):
+    for module in (auth_pages, student_pages, console_pages, centre_pages, deadline_pages, account_pages):
         app.register_blueprint(module.bp)
