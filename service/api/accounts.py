@@ -25,10 +25,10 @@ def _state(outcome: admin_actions.Outcome) -> dict[str, Any]:
 
 @blp.route("/<int:user_id>/reset-password", methods=["POST"])
 @login_required()
-def reset_password(user_id: int, actor: Actor) -> dict[str, Any]:
-    """The one-time code is in this answer only: it is stored hashed, as the new password."""
+def reset_password(user_id: int, actor: Actor) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """The one-time code is in this answer only (never cached): it is stored hashed, as the new password."""
     outcome = admin_actions.reset_password(actor, user_id)
-    return {**_state(outcome), "one_time_code": outcome.one_time_code}
+    return {**_state(outcome), "one_time_code": outcome.one_time_code}, 200, {"Cache-Control": "no-store"}
 
 
 @blp.route("/<int:user_id>/unlock", methods=["POST"])

@@ -229,6 +229,7 @@ def test_counselor_resets_a_student_to_a_one_time_code_that_must_be_changed(app,
 
     response = staff.post(f"/api/v1/accounts/{user_id}/reset-password", headers=headers)
     assert response.status_code == 200, response.get_json()
+    assert response.headers["Cache-Control"] == "no-store"
     code = response.get_json()["one_time_code"]
     assert len(code) >= 12 and response.get_json()["must_change_password"] is True
     assert student.get("/api/v1/auth/me").status_code == 401  # the old session ended

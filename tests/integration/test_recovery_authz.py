@@ -141,3 +141,4 @@ def test_account_page_authorization(app, setup, role: str, name: str) -> None:
             assert _snapshot(user_id) == before
         elif name in ("console-reset", "reset"):
             assert 'id="one-time-code"' in response.get_data(as_text=True)
+            assert response.headers["Cache-Control"] == "no-store"
