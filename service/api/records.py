@@ -101,6 +101,8 @@ class RecordSchema(RecordItemSchema):
     created_by = fields.String()
     created_at = fields.DateTime()
     submitted_at = fields.DateTime(allow_none=True)
+    account_id = fields.Integer(allow_none=True, metadata={
+        "description": "the bound student account, for /api/v1/accounts/{id}/… (null before binding)"})
 
 
 class RecordGetArgs(Schema):

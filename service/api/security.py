@@ -9,6 +9,10 @@ The CSRF token lives in the session and is mirrored in a readable `csrf_token` c
 state-changing request made with the session cookie must send it back in the X-CSRF-Token header
 (or a `csrf_token` form field, for the server-rendered pages).
 
+An account whose password was reset to a one-time code (user.must_change_password) may, until it
+changes it, only change it, ask who it is, or log out: the API answers 403 password_change_required,
+pages redirect to the change-password page.
+
 Cookies get the Secure flag per `session_cookie_secure`: "true", "false", or "auto" = whenever the
 request is HTTPS (behind a proxy only when `trusted_proxies` lets ProxyFix read X-Forwarded-Proto).
 """
@@ -21,8 +25,9 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Flask, Response, current_app, g, has_request_context, request, session
+from flask import Flask, Response, current_app, g, has_request_context, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from service.errors import PermissionDenied, Unauthorized
 from service.models import User
@@ -34,6 +39,9 @@ CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 CSRF_EXEMPT_ENDPOINTS: set[str] = set()
 SESSION_KEY = "sid"  # the session token in the signed cookie
+# What an account that must change its password may still reach (endpoint names of the views).
+PASSWORD_CHANGE_ENDPOINTS = {"auth.change_password", "auth.logout", "auth.me", "web_auth.change_password",
+                             "web_auth.logout", "static"}
 
 
 def cookie_secure() -> bool:
@@ -70,6 +78,7 @@ def login_user(user: User) -> None:
     session[SESSION_KEY] = accounts.start_session(user, current_app.config["GRADFLOW"].session_lifetime_seconds)
     session.permanent = True
     g.pop("actor", None)
+    g.pop("must_change_password", None)
     csrf_token()
 
 
@@ -89,6 +98,7 @@ def current_actor() -> Actor | None:
         if user is None and SESSION_KEY in session:
             session.clear()  # revoked, expired or disabled: the cookie is dropped
         g.actor = actor_for_user(user) if user is not None else None
+        g.must_change_password = bool(user is not None and user.must_change_password)
     return g.actor
 
 
@@ -123,6 +133,15 @@ def install(app: Flask) -> None:
     def _load_session() -> None:
         if SESSION_KEY in session:
             current_actor()  # a dead session is cleared here, before CSRF and the view
+
+    @app.before_request
+    def _require_password_change() -> WerkzeugResponse | None:
+        if not g.get("must_change_password") or request.endpoint in PASSWORD_CHANGE_ENDPOINTS:
+            return None
+        if request.path.startswith("/api/"):
+            raise PermissionDenied("请先修改密码：重置后的一次性密码只能用来设置新密码",
+                                   code="password_change_required")
+        return redirect(url_for("web_auth.change_password"))
 
     @app.before_request
     def _check_csrf() -> None:

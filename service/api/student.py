@@ -11,6 +11,7 @@ from marshmallow import Schema, fields, validate
 from service.api.security import csrf_token, login_required, login_user
 from service.errors import InvalidInput
 from service.services import binding, identity, processes, student_report
+from service.services.accounts import recovery
 from service.services.actors import Actor
 
 blp = Blueprint("student", __name__, url_prefix="/api/v1/student", description="Students: binding and report")
@@ -38,6 +39,10 @@ class BindSchema(Schema):
     id_number = fields.String(required=True, validate=validate.Length(min=1, max=32))
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=128))
     verification_token = fields.String(load_default="", validate=validate.Length(max=512))
+
+
+class RecoverSchema(BindSchema):
+    """忘记密码: the same proof as binding, and the new password."""
 
 
 class SubmitSchema(Schema):
@@ -71,6 +76,16 @@ def bind(body: dict) -> tuple[dict[str, Any], int]:
     login_user(user)
     return {"username": user.username, "role": user.role, "school_code": user.school_id,
             "csrf_token": csrf_token()}, 201
+
+
+@blp.route("/recover-password", methods=["POST"])
+@blp.arguments(RecoverSchema)
+@blp.doc(security=[])
+def recover_password(body: dict) -> dict[str, Any]:
+    """忘记密码: 实名认证 token (mainland) + roster match, then the new password; logs the student in."""
+    user = recovery.recover_password(recovery.RecoverRequest(**body, client=request.remote_addr), _settings())
+    login_user(user)
+    return {"username": user.username, "role": user.role, "school_code": user.school_id, "csrf_token": csrf_token()}
 
 
 @blp.route("/report")

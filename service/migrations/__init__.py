@@ -19,6 +19,7 @@ STEPS = [
     "m0004_audit_heads",
     "m0005_sessions",
     "m0006_deadlines",
+    "m0007_account_recovery",
     "m0008_chase",
     "m0011_notifications",
 ]

@@ -56,6 +56,9 @@ class User(BaseModel):
     display_name = CharField(max_length=64, default="")
     active = BooleanField(default=True)
     created_at = DateTimeField(default=utcnow)
+    # Set when a reviewer resets the password to a one-time code: nothing but changing it works
+    # until it is changed (m0007).
+    must_change_password = BooleanField(default=False)
 
     class Meta:
         indexes = ((("school", "username"), True),)

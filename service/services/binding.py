@@ -87,7 +87,8 @@ def _fail(ticket: throttle.Ticket, field: str, message: str) -> None:
     raise BindMismatch(message + suffix, details={field: [message], "attempts_left": left})
 
 
-def _check_request(req: BindRequest) -> None:
+def check_request(req: BindRequest) -> None:
+    """Every field present and a strong password (binding and 忘记密码 ask for the same)."""
     problems = {}
     if req.category not in CATEGORIES:
         problems["category"] = ["学生类别应为 mainland（中国内地学生）或 hmt（港澳台学生）"]
@@ -97,6 +98,15 @@ def _check_request(req: BindRequest) -> None:
     if problems:
         raise InvalidInput("绑定信息不完整", details=problems)
     accounts.check_password_strength(req.password or "", normalise_code(req.student_no))
+
+
+RECOVER_PATH = "/student/forgot"
+
+
+def _already_bound() -> Conflict:
+    """Re-binding a bound 学号: log in, or get back in through 忘记密码 (the page and the API say where)."""
+    return Conflict("该学号已绑定，请直接登录；忘记密码请通过“忘记密码”重新设置",
+                    code="already_bound", details={"recover_url": RECOVER_PATH})
 
 
 def bind_limits(school_code: str, student_no: str, client: str | None, settings: Settings) -> list[throttle.Limit]:
@@ -111,7 +121,7 @@ def bind_limits(school_code: str, student_no: str, client: str | None, settings:
 
 def bind(req: BindRequest, settings: Settings) -> User:
     """Match the roster and create account + record + instance; returns the new account."""
-    _check_request(req)
+    check_request(req)
     school_code, student_no = normalise_code(req.school_code), normalise_code(req.student_no)
     school = School.get_or_none(School.code == school_code)
     if school is None:
@@ -131,8 +141,9 @@ def bind(req: BindRequest, settings: Settings) -> User:
     return user
 
 
-def _match_and_create(req: BindRequest, school: School, school_code: str, student_no: str, number: str,
-                      ticket: throttle.Ticket, settings: Settings) -> User:
+def match_roster(req: BindRequest, school_code: str, student_no: str, number: str,
+                 ticket: throttle.Ticket) -> RosterStudent:
+    """学号 → 姓名 → 证件 → 类别 against the roster; a mismatch raises BindMismatch (the guess keeps its slot)."""
     student = RosterStudent.get_or_none((RosterStudent.school == school_code)
                                         & (RosterStudent.student_no == student_no))
     if student is None:
@@ -144,6 +155,12 @@ def _match_and_create(req: BindRequest, school: School, school_code: str, studen
         _fail(ticket, "id_number", "证件类型或证件号码不符")
     if student.category != req.category:
         _fail(ticket, "category", "学生类别不符")
+    return student
+
+
+def _match_and_create(req: BindRequest, school: School, school_code: str, student_no: str, number: str,
+                      ticket: throttle.Ticket, settings: Settings) -> User:
+    student = match_roster(req, school_code, student_no, number, ticket)
     if not student.eligible:
         _fail(ticket, "student_no", "不在上报范围，如有疑问请联系学院")
     deadlines.require_binding_open(school_code, student.college_id, student_no, settings)  # 403 binding_closed
@@ -152,7 +169,7 @@ def _match_and_create(req: BindRequest, school: School, school_code: str, studen
     try:
         with write_transaction():
             if User.select().where((User.school == school_code) & (User.username == student_no)).exists():
-                raise Conflict("该学号已绑定，请直接登录", code="already_bound")
+                raise _already_bound()
             existing = Record.get_or_none((Record.student == student) | ((Record.school == school_code)
                                                                          & (Record.student_no == student_no)))
             if existing is not None:
@@ -169,7 +186,7 @@ def _match_and_create(req: BindRequest, school: School, school_code: str, studen
                           user_id=user.id, record_id=record.id)
             start_instance(record, actor, action="bind", data_changed={"category": [None, student.category]})
     except IntegrityError:
-        raise Conflict("该学号已绑定，请直接登录", code="already_bound") from None
+        raise _already_bound() from None
     return user
 
 
@@ -182,14 +199,14 @@ def _attach_to_added_record(record: Record, student: RosterStudent, req: BindReq
     a student who now acts for themselves) and the bind is audited on the record's chain.
     """
     if record.user_id is not None:
-        raise Conflict("该学号已绑定，请直接登录", code="already_bound")
+        raise _already_bound()
     user = User.create(school=record.school_id, username=record.student_no, role=role,
                        password_hash=accounts.hash_password(req.password), display_name=student.name)
     attached = Record.update(user=user, student=student).where(
         (Record.id == record.id) & Record.user.is_null()).execute()
     instance = ProcessInstance.get_or_none(ProcessInstance.record == record.id)
     if attached != 1 or instance is None:
-        raise Conflict("该学号已绑定，请直接登录", code="already_bound")
+        raise _already_bound()
     bumped = ProcessInstance.update(lock_version=ProcessInstance.lock_version + 1, updated_at=utcnow()).where(
         ProcessInstance.id == instance.id).execute()
     if bumped != 1:

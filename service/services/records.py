@@ -161,6 +161,7 @@ def detail(actor: Actor, rec: Record, inst: ProcessInstance, *, full_id: bool = 
         "submittable_on_behalf": on_behalf_refused is None, "has_account": rec.user_id is not None,
         "created_by": rec.created_by, "created_at": rec.created_at, "updated_at": rec.updated_at,
         "submitted_at": rec.submitted_at,
+        "account_id": rec.user_id,  # the bound student account (for /api/v1/accounts/<id>/…), None before binding
     }
 
 

@@ -2,8 +2,8 @@
 
 Blueprints: auth (login/logout), student (bind, the three-step report, status), console (reviewers'
 生源管理), centre (dashboard, roster, accounts, process versions), deadline (the centre's
-deadline and extensions), chase (催办名单 under /console/chase), notify (messages, the centre's
-notification page). Views parse the form, call a
+deadline and extensions), accounts (staff resetting, unlocking, disabling accounts), chase
+(催办名单 under /console/chase), notify (messages, the centre's notification page). Views parse the form, call a
 service and render; the services hold every rule.
 """
 
@@ -14,6 +14,7 @@ from flask import Flask
 
 def register_web(app: Flask) -> None:
     from service.web import (
+        account_pages,
         auth_pages,
         centre_pages,
         chase_pages,
@@ -26,5 +27,5 @@ def register_web(app: Flask) -> None:
 
     install_page_helpers(app)
     for module in (auth_pages, student_pages, console_pages, chase_pages, centre_pages, deadline_pages,
-                   notify_pages):
+                   notify_pages, account_pages):
         app.register_blueprint(module.bp)

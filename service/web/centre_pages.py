@@ -106,7 +106,13 @@ def accounts_page(actor: Actor) -> str | Response | tuple[str, int]:
     rows = progress.reviewer_accounts(actor.school_code or "", roles)
     return render_template("centre/accounts.html", accounts=rows, roles=[(r, d.role_label(r)) for r in roles],
                            units=progress.school_units(actor.school_code or ""), error=error, form=form,
-                           role_label=d.role_label), (error.status if error else 200)
+                           role_label=d.role_label, scope_hint=_scope_hint(d, roles)), (error.status if error else 200)
+
+
+def _scope_hint(d: ProcessDefinition, roles: list[str]) -> str:
+    """The accounts form says up front that the levels below the centre need a college or major."""
+    below = [d.role_label(r) for r in roles if r != d.school_wide_role]
+    return f"{'、'.join(below)}账号只能审核所选院系或专业的学生；不再默认为全校。" if below else ""
 
 
 # --- roster upload ---------------------------------------------------------------------------

@@ -39,7 +39,9 @@ FILTER_KEYS = ("q", "review_status", "report_status", "origin_province", "origin
 # How audit actions read in 审核记录 (decisions are shown as 通过 / 不通过 instead).
 ACTION_LABELS = {"create": "创建记录", "bind": "绑定学籍", "submit": "提交", "save_draft": "保存草稿", "edit": "编辑",
                  "add": "添加", "review": "审核", "view_id_number": "查看完整证件号码", "migrate": "迁移流程版本",
-                 "submit_on_behalf": "代为提交"}
+                 "submit_on_behalf": "代为提交",
+                 "password_recovered": "学生找回密码", "password_reset": "重置密码", "account_unlocked": "解除锁定",
+                 "account_disabled": "停用账号", "account_enabled": "启用账号"}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 from service.api.security import login_user
 from service.errors import GradflowError, InvalidInput
 from service.services import binding, identity, student_report
+from service.services.accounts import recovery
 from service.services.actors import Actor
 from service.validation.identity import normalise_id_number
 from service.validation.sections import CATEGORIES, CATEGORY_MAINLAND, SECTION_FIELDS
@@ -47,6 +48,7 @@ def verify() -> str | Response | tuple[str, int]:
     errors: dict[str, list[str]] = {}
     message = ""
     form = request.form
+    purpose = "recover" if request.values.get("purpose") == "recover" else "bind"
     if request.method == "POST":
         try:
             check_form_csrf()
@@ -54,11 +56,13 @@ def verify() -> str | Response | tuple[str, int]:
                                              client=request.remote_addr)
         except GradflowError as exc:
             errors, message = forms.errors_by_field(exc.details), exc.message
-            return render_template("student/verify.html", form=form, errors=errors, message=message), exc.status
+            return render_template("student/verify.html", form=form, errors=errors, message=message,
+                                   purpose=purpose), exc.status
         session[TOKEN_KEY] = {"token": token, "name": normalise_name(form.get("name", "")),
                               "id_number": normalise_id_number(form.get("id_number", ""))}
-        return redirect(url_for("web_student.bind", category=CATEGORY_MAINLAND))
-    return render_template("student/verify.html", form=form, errors=errors, message=message)
+        target = "web_student.forgot" if purpose == "recover" else "web_student.bind"
+        return redirect(url_for(target, category=CATEGORY_MAINLAND))
+    return render_template("student/verify.html", form=form, errors=errors, message=message, purpose=purpose)
 
 
 @bp.route("/bind", methods=["GET", "POST"])
@@ -72,6 +76,7 @@ def bind() -> str | Response | tuple[str, int]:
     errors: dict[str, list[str]] = {}
     message = ""
     status = 200
+    already_bound = False
     if request.method == "POST":
         try:
             check_form_csrf()
@@ -88,6 +93,7 @@ def bind() -> str | Response | tuple[str, int]:
             user = binding.bind(req, settings())
         except GradflowError as exc:
             errors, message, status = forms.errors_by_field(exc.details), exc.message, exc.status
+            already_bound = exc.code == "already_bound"
             if exc.code in ("identity_token_expired", "identity_token_invalid", "identity_token_mismatch"):
                 session.pop(TOKEN_KEY, None)
         else:
@@ -97,7 +103,50 @@ def bind() -> str | Response | tuple[str, int]:
             flash("学籍绑定成功", "success")
             return redirect(url_for("web_student.home", bound=1))
     return render_template("student/bind.html", category=category, checked=checked, form=form, errors=errors,
-                           message=message, id_types=forms.code_options("id_type")), status
+                           message=message, id_types=forms.code_options("id_type"),
+                           already_bound=already_bound), status
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+def forgot() -> str | Response | tuple[str, int]:
+    """忘记密码: the category first; mainland repeats 实名认证, then both match the roster and set a password."""
+    raw = request.values.get("category")
+    if raw not in CATEGORIES:
+        return render_template("student/forgot_start.html")
+    category = _category(raw)
+    checked = session.get(TOKEN_KEY) if category == CATEGORY_MAINLAND else None
+    if category == CATEGORY_MAINLAND and not checked:
+        return redirect(url_for("web_student.verify", purpose="recover"))
+    form: Any = request.form if request.method == "POST" else {}
+    errors: dict[str, list[str]] = {}
+    message, code, status = "", "", 200
+    if request.method == "POST":
+        try:
+            check_form_csrf()
+            if form.get("password", "") != form.get("password2", ""):
+                raise InvalidInput("两次输入的密码不一致", details={"password2": ["两次输入的密码不一致"]})
+            req = recovery.RecoverRequest(
+                category=category, school_code=form.get("school_code", ""), student_no=form.get("student_no", ""),
+                name=checked["name"] if checked else form.get("name", ""),
+                id_type=form.get("id_type", "") if not checked else "01",
+                id_number=checked["id_number"] if checked else form.get("id_number", ""),
+                password=form.get("password", ""), verification_token=checked["token"] if checked else "",
+                client=request.remote_addr,
+            )
+            user = recovery.recover_password(req, settings())
+        except GradflowError as exc:
+            errors, message, status, code = forms.errors_by_field(exc.details), exc.message, exc.status, exc.code
+            if exc.code in ("identity_token_expired", "identity_token_invalid", "identity_token_mismatch"):
+                session.pop(TOKEN_KEY, None)
+        else:
+            session.pop(TOKEN_KEY, None)
+            login_user(user)
+            g.pop("actor", None)
+            flash("密码已重新设置，您已登录", "success")
+            return redirect(url_for("web_student.home"))
+    return render_template("student/forgot.html", category=category, checked=checked, form=form, errors=errors,
+                           message=message, not_bound=code == "not_bound",
+                           id_types=forms.code_options("id_type")), status
 
 
 # --- the report --------------------------------------------------------------------------------

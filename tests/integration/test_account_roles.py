@@ -28,11 +28,13 @@ def _page_login(client, username: str, school: str | None = "10561") -> None:
     assert response.status_code == 302, response.get_data(as_text=True)
 
 
-def _create_via_page(client, role: str, username: str = "newbie"):
+def _create_via_page(client, role: str, username: str = "newbie", college: int | None = None):
     with client.session_transaction() as session:
         token = session["csrf"]
-    return client.post("/centre/accounts", data={"csrf_token": token, "username": username, "role": role,
-                                                 "password": PASSWORD, "password2": PASSWORD})
+    data = {"csrf_token": token, "username": username, "role": role, "password": PASSWORD, "password2": PASSWORD}
+    if college is not None:
+        data["college"] = str(college)
+    return client.post("/centre/accounts", data=data)
 
 
 @pytest.fixture
@@ -59,7 +61,7 @@ def test_centre_page_refuses_admin_and_own_or_higher_level(client, school_org, r
     _page_login(client, "centre")
     before = User.select().count()
     if role == "level1":  # level1 is below the centre: allowed (the control case)
-        assert _create_via_page(client, role).status_code == 302
+        assert _create_via_page(client, role, college=school_org["col"].id).status_code == 302
         assert User.get(User.username == "newbie").role == "level1"
         return
     response = _create_via_page(client, role)

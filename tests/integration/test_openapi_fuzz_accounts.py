@@ -1,0 +1,61 @@
+"""schemathesis over the account actions (/api/v1/accounts…) as the school's centre and as a
+counselor: never a 5xx, whatever account id or body is generated. Bounded for CI.
+
+(/api/v1/auth/password and /api/v1/student/recover-password are fuzzed with the rest of auth and
+student in test_openapi_fuzz_rest.py.)
+"""
+
+from __future__ import annotations
+
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+
+from service.models import Record
+from service.services import audit
+from tests.support import reviewing as rv
+from tests.support.accounts import PASSWORD, make_user
+
+MAX_EXAMPLES = 15
+ACCOUNT_PATHS = r"^/api/v1/accounts"
+
+
+def _session(app, username: str) -> dict[str, dict[str, str]]:
+    client = app.test_client()
+    r = client.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD, "school_code": "10561"})
+    assert r.status_code == 200, r.get_json()
+    return {"cookies": {"session": client.get_cookie("session").value},
+            "headers": {"X-CSRF-Token": r.get_json()["csrf_token"]}}
+
+
+def test_no_server_errors_in_the_account_actions(app, db) -> None:
+    world = rv.make_world()
+    record = rv.submitted(world, world.m1)
+    student = make_user(record.student_no, "student", "10561")
+    Record.update(user=student).where(Record.id == record.id).execute()
+    make_user("coun-fuzz", "counselor", "10561", colleges=[world.c1.name])
+    make_user("centre-fuzz", "centre", "10561")
+    sessions = [_session(app, "centre-fuzz"), _session(app, "coun-fuzz")]
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app).include(path_regex=ACCOUNT_PATHS)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert {op.label for op in operations} == {f"POST /api/v1/accounts/{{user_id}}/{a}"
+                                               for a in ("reset-password", "unlock", "disable", "enable")}
+    failures: list[str] = []
+
+    def fuzzer(operation, session):
+        @given(case=operation.as_strategy())
+        @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        def run(case) -> None:
+            response = case.call(**session)
+            case.validate_response(response, checks=[not_a_server_error])
+
+        return run
+
+    for session in sessions:
+        for operation in operations:
+            try:
+                fuzzer(operation, session)()
+            except Exception as exc:  # noqa: BLE001 - collect every operation's failure, then report
+                failures.append(f"{operation.label}: {str(exc)[:500]}")
+    assert failures == []
+    assert audit.verify().ok
