@@ -351,7 +351,7 @@ def test_m0007_upgrades_a_database_without_the_column(db) -> None:
     handle.execute_sql("DELETE FROM schema_migrations WHERE name = 'm0007_account_recovery'")
     handle.execute_sql('INSERT INTO "user" (username, password_hash, role, display_name, active, created_at) '
                        "VALUES ('old', 'x', 'admin', 'old', 1, '2020-01-01 00:00:00')")
-    assert upgrade(handle) == ["m0007_account_recovery"] and STEPS[-1] == "m0007_account_recovery"
+    assert upgrade(handle) == ["m0007_account_recovery"] and "m0007_account_recovery" in STEPS
     assert {c.name for c in handle.get_columns("user")} >= {"must_change_password"}
     assert handle.execute_sql('SELECT must_change_password FROM "user"').fetchone()[0] in (0, False)
     assert upgrade(handle) == []  # once only

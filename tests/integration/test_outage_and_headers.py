@@ -35,7 +35,8 @@ def _free_port() -> int:
 
 def _app(tmp_path: Path, url: str, **overrides):
     settings = load_settings(environ={}, database_url=url, instance_path=str(tmp_path / "instance"),
-                             process=str(DEFAULT_BPMN), secret_key="outage-test-secret-" + "s" * 32, **overrides)
+                             process=str(DEFAULT_BPMN), secret_key="outage-test-secret-" + "s" * 32,
+                             notify_worker=False, **overrides)
     app = create_app(settings)
     app.config["TESTING"] = True
     return app

@@ -133,9 +133,16 @@ def run_once(settings: Settings, *, stop: Callable[[], bool] = lambda: False,
     return stats
 
 
-def run_forever(settings: Settings, stop: threading.Event) -> None:
-    """The sender loop of `gradflow notify run --watch` and of the background worker."""
+def run_forever(settings: Settings, stop: threading.Event, *, bound: object | None = None) -> None:
+    """The sender loop of `gradflow notify run --watch` and of the background worker.
+
+    `bound` is the database the worker was started for: if the process rebinds the handle to
+    another database (tests do, one per test), the worker stops rather than deliver another
+    database's outbox with this one's settings."""
     while not stop.is_set():
+        if bound is not None and database.obj is not bound:
+            log.warning("notify worker stops: the database it was started for is no longer bound")
+            return
         try:
             stats = run_once(settings, stop=stop.is_set)
             if stats.sent or stats.failed or stats.retried:
@@ -159,7 +166,7 @@ def start_worker(settings: Settings) -> threading.Thread | None:
         if _worker is not None and _worker.is_alive():
             return None
         _worker = threading.Thread(target=run_forever, args=(settings, threading.Event()),
-                                   name="gradflow-notify", daemon=True)
+                                   kwargs={"bound": database.obj}, name="gradflow-notify", daemon=True)
         _worker.start()
         return _worker
 
