@@ -15,6 +15,7 @@ from service.api.security import login_required
 from service.documents import XLSX_MIME
 from service.services.chase import export as chase_export
 from service.services.chase import query as chase
+from service.services.notify import reminders
 from service.services.review_scope import reviewer_roles
 
 blp = Blueprint("chase", __name__, url_prefix="/api/v1", description="催办名单（审核端）")
@@ -128,3 +129,16 @@ def chase_export_xlsx(args: dict, actor):
     body = chase_export.start_export(actor, f, graduation_year())
     return Response(body, mimetype=XLSX_MIME,
                     headers={"Content-Disposition": _attachment(chase_export.download_name(actor, f))})
+
+
+class RemindedSchema(Schema):
+    count = fields.Integer(metadata={"description": "提醒的学生人数"})
+
+
+@blp.route("/chase/remind", methods=["POST"])
+@login_required(roles=reviewer_roles)
+@blp.arguments(ChaseFilterArgs, location="query")
+@blp.response(200, RemindedSchema)
+def chase_remind(args: dict, actor):
+    """提醒名单中的学生（站内消息，及已配置的邮件、短信/微信网关；审计）"""
+    return {"count": reminders.remind_listed(actor, filters_from(args), current_app.config["GRADFLOW"])}

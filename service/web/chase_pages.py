@@ -9,7 +9,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
 
-from flask import Blueprint, current_app, render_template, request, stream_with_context
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
@@ -19,6 +28,7 @@ from service.services.actors import Actor
 from service.services.chase import export as chase_export
 from service.services.chase import query as chase
 from service.services.chase.states import chase_states
+from service.services.notify import reminders
 from service.web.common import REVIEWER, page, render_error, settings
 
 if TYPE_CHECKING:
@@ -120,3 +130,14 @@ def chase_export_xlsx(actor: Actor) -> Response:
     name = quote(chase_export.download_name(actor, filters))
     return current_app.response_class(
         stream_with_context(body), mimetype=XLSX, headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"})
+
+
+@bp.post("/chase/remind")
+@page(REVIEWER)
+def chase_remind(actor: Actor) -> Response:
+    """提醒 every student of the list the page showed (its filter comes back as hidden fields)."""
+    if request.form.get("confirm") != "1":
+        raise InvalidInput("请勾选确认后再发送提醒", code="confirm_required")
+    count = reminders.remind_listed(actor, filters_from(request.form), settings())
+    flash(f"已向 {count} 名学生发送提醒", "success")
+    return redirect(url_for("web_chase.chase_page") + "?" + _query(request.form))

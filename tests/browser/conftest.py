@@ -48,7 +48,7 @@ def live_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     deadline = (datetime.now(UTC) + timedelta(days=12, hours=5)).astimezone(timezone(timedelta(hours=8)))
     return load_settings(environ={}, database_url=f"sqlite:///{folder / 'gradflow.db'}",
                          instance_path=str(folder / "instance"), secret_key="browser-test-secret-" + "y" * 32,
-                         deadline=deadline.isoformat(timespec="minutes"))
+                         deadline=deadline.isoformat(timespec="minutes"), notify_worker=False)
 
 
 @pytest.fixture(scope="module")
