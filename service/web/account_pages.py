@@ -1,5 +1,5 @@
 """Staff acting on accounts from the pages: a reviewer on a student's account (from the record page),
-the centre on its reviewers (from 账号管理). The rule of who may act on whom is
+the centre on its reviewers (from 账号管理), admin on the centre accounts (/admin/accounts). The rule of who may act on whom is
 services.accounts.admin_actions'; a one-time code is shown in this answer only (never flashed:
 the flash would sit in the cookie)."""
 
@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from service.errors import GradflowError, NotFound
 from service.services.accounts import admin_actions
 from service.services.actors import Actor
-from service.web.common import ADMIN, CENTRE, REVIEWER, page, render_error
+from service.web.common import ADMIN, CENTRE, REVIEWER, active_definition, page, render_error
 
 bp = Blueprint("web_accounts", __name__)
 bp.register_error_handler(GradflowError, render_error)
@@ -54,5 +54,15 @@ def staff_account(user_id: int, action: str, actor: Actor) -> Response:
     if action not in admin_actions.ALL_ACTIONS:
         raise NotFound()
     outcome = _act(actor, user_id, action)
-    back = url_for("web_centre.accounts_page") if not actor.is_admin else url_for("web_auth.index")
+    back = url_for("web_centre.accounts_page") if not actor.is_admin else url_for("web_accounts.admin_accounts")
     return _shown_once(outcome, action, back)
+
+
+@bp.get("/admin/accounts")
+@page(ADMIN)
+def admin_accounts(actor: Actor) -> str:
+    """The admin's list of every school's centre accounts (the school-wide role from the BPMN),
+    with 重置密码 / 解除锁定 / 停用 / 启用: admin is who recovers a centre account."""
+    d = active_definition()
+    return render_template("admin_accounts.html", accounts=admin_actions.school_wide_accounts(actor),
+                           role_label=d.role_label(d.school_wide_role))

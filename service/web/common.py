@@ -164,7 +164,8 @@ def _nav_items() -> list[tuple[str, str, str]]:
         return []
     items: list[tuple[str, str]] = []
     if actor.is_admin:
-        items = [("web_centre.process_versions", "流程版本"), ("web_centre.dashboard", "进度")]
+        items = [("web_centre.process_versions", "流程版本"), ("web_centre.dashboard", "进度"),
+                 ("web_accounts.admin_accounts", "中心账号")]
     else:
         try:
             d = active_definition()

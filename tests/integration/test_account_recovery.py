@@ -16,6 +16,7 @@ from service.migrations import STEPS, upgrade
 from service.models import AuditEvent, College, Record, User
 from service.services import audit, roster
 from service.services.actors import ADMIN_ROLE, Actor
+from tests.support import accounts as acc
 from tests.support import roster_files as rf
 from tests.support.accounts import PASSWORD, make_user
 
@@ -355,3 +356,28 @@ def test_m0007_upgrades_a_database_without_the_column(db) -> None:
     assert {c.name for c in handle.get_columns("user")} >= {"must_change_password"}
     assert handle.execute_sql('SELECT must_change_password FROM "user"').fetchone()[0] in (0, False)
     assert upgrade(handle) == []  # once only
+
+
+def test_admin_page_lists_the_centre_accounts_and_resets_one(app, school) -> None:
+    from service.services import processes
+
+    role = processes.active_definition()[1].school_wide_role
+    centre = acc.make_user("centre-x", role, "10561")
+    acc.make_user("root", ADMIN_ROLE, None)
+    client = app.test_client()
+    csrf = acc.login(client, "root", None)
+    page = client.get("/admin/accounts").get_data(as_text=True)
+    assert "centre-x" in page and f"/centre/accounts/{centre.id}/reset" in page
+    r = client.post(f"/centre/accounts/{centre.id}/reset", data={"csrf_token": csrf})
+    assert r.status_code == 200 and "/admin/accounts" in r.get_data(as_text=True)
+    assert audit.verify().ok
+    other = app.test_client()
+    acc.make_user("c-only", role, "10561")
+    acc.login(other, "c-only", "10561")
+    assert other.get("/admin/accounts").status_code in (403, 404)
+    counselor = app.test_client()
+    acc.make_user("coun-x", processes.active_definition()[1].reviewer_roles[0], "10561",
+                  colleges=[College.get().name])
+    acc.login(counselor, "coun-x", "10561")
+    assert counselor.get("/admin/accounts").status_code in (403, 404)
+    assert app.test_client().get("/admin/accounts").status_code == 302  # anonymous: to the login page

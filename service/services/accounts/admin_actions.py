@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from service.db import write_transaction
 from service.errors import InvalidInput, NotFound, PermissionDenied
-from service.models import Record, RosterStudent, User
+from service.models import Record, RosterStudent, School, User
 from service.services import audit, processes
 from service.services.accounts.locks import account_chain, clear_login_locks
 from service.services.accounts.passwords import hash_password
@@ -143,3 +143,13 @@ def student_account_id(actor: Actor, record_id: int) -> int:
     if found is None or found.user_id is None:
         raise NotFound("该学生尚未绑定账号", code="account_not_found")
     return int(found.user_id)
+
+
+def school_wide_accounts(actor: Actor) -> list[User]:
+    """Every school's accounts of the school-wide review role (from the BPMN), for the admin's page;
+    each row carries `school_name`. Only the admin may list them (404 for anyone else)."""
+    if not actor.is_admin:
+        raise NotFound()
+    role = processes.active_definition()[1].school_wide_role
+    return list(User.select(User, School.name.alias("school_name")).join(School)
+                .where(User.role == role).order_by(User.school, User.username).objects())
