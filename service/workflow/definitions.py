@@ -231,6 +231,7 @@ def _static_checks(root: etree._Element) -> list[tuple[str, str]]:
             problems.append((owner.get("id", tag), f"{tag} is not allowed in a review process"))
 
     lanes_of: dict[str, str] = {}
+    problems.extend(_check_lanes(root))
     for lane in root.iter(f"{{{BPMN_NS}}}lane"):
         for ref in lane.iter(f"{{{BPMN_NS}}}flowNodeRef"):
             lanes_of[(ref.text or "").strip()] = lane.get("id", "")
@@ -249,6 +250,33 @@ def _static_checks(root: etree._Element) -> list[tuple[str, str]]:
     for end in root.iter(f"{{{BPMN_NS}}}endEvent"):
         if not _properties(end).get("status"):
             problems.append((end.get("id", "?"), "end event has no 'status' property"))
+    return problems
+
+
+# A lane's id is the role key accounts are created with (counselor, level1, centre …): stable and
+# readable. The ids bpmn-js generates for a new lane (Lane_0x1y2z3) are neither: a designer must
+# choose one, or a later edit that recreates the lane would silently give the level another role.
+ROLE_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
+GENERATED_LANE_ID = re.compile(r"^Lane_[0-9a-z]{7}$")
+
+
+def _check_lanes(root: etree._Element) -> list[tuple[str, str]]:
+    """Every lane needs a role key of its own (its id) and a display name no other lane has."""
+    problems: list[tuple[str, str]] = []
+    seen_names: dict[str, str] = {}
+    for lane in root.iter(f"{{{BPMN_NS}}}lane"):
+        lane_id, name = lane.get("id", ""), (lane.get("name") or "").strip()
+        where = f"泳道「{name}」({lane_id})" if name else f"泳道 {lane_id or '（无 id）'}"
+        if GENERATED_LANE_ID.match(lane_id):
+            problems.append((lane_id, f"{where} 的 id 是编辑器自动生成的，请改为表示角色的英文标识（如 counselor、level1）"))
+        elif not ROLE_KEY.match(lane_id):
+            problems.append((lane_id or "(lane)", f"{where} 的 id 不是有效的角色标识（字母开头，只含字母、数字、下划线，最多 32 位）"))
+        if not name:
+            problems.append((lane_id or "(lane)", f"{where} 没有名称：请填写该角色的显示名称"))
+        elif name in seen_names:
+            problems.append((lane_id, f"{where} 与泳道 {seen_names[name]} 同名：每个泳道（角色）的名称必须不同"))
+        else:
+            seen_names[name] = lane_id
     return problems
 
 
@@ -366,12 +394,13 @@ def _data_reaching(node: str, elements: dict[str, etree._Element], incoming: dic
 def _describe(root: etree._Element, spec: BpmnProcessSpec, process_id: str) -> dict[str, Any]:
     """Extract the metadata every other layer uses (roles, statuses, levels) from the diagram."""
     lanes = []
-    role_of_lane_name: dict[str, str] = {}
+    role_of_node: dict[str, str] = {}  # element id → the id (role key) of the lane it sits in
     for lane in root.xpath(f'//bpmn:process[@id="{process_id}"]//bpmn:lane', namespaces=NS):
         role = lane.get("id")
         name = lane.get("name") or role
         lanes.append({"role": role, "name": name})
-        role_of_lane_name[name] = role
+        for ref in lane.iter(f"{{{BPMN_NS}}}flowNodeRef"):
+            role_of_node[(ref.text or "").strip()] = role
     elements = {el.get("id"): el for el in root.xpath(f'//bpmn:process[@id="{process_id}"]//*[@id]',
                                                       namespaces=NS)}
 
@@ -398,7 +427,7 @@ def _describe(root: etree._Element, spec: BpmnProcessSpec, process_id: str) -> d
             tasks[name] = {
                 "name": name,
                 "title": el.get("name") or name,
-                "role": role_of_lane_name.get(ts.lane, ""),
+                "role": role_of_node.get(name, ""),
                 "lane": ts.lane or "",
                 "status": props["status"],
                 "action": props["action"],
