@@ -81,3 +81,41 @@ def test_templates_are_checked_audited_and_used(app, db) -> None:
     assert templates.wording("10561", "approved").custom is False
     assert api.call("PUT", "/api/v1/notifications/schedule", json={"reminder_days": 0}).status_code == 422
     assert api.call("PUT", "/api/v1/notifications/schedule", json={"reminder_days": 5}).get_json() == {"count": 5}
+
+
+def test_authorization_matrix_of_the_notify_endpoints(app, db) -> None:
+    """Every role × every notify endpoint: the log, retry, templates and schedule belong to a school's
+    centre and act on its own school only (another school's centre sees none of this school's rows;
+    everyone else 404, anonymous 401); the messages endpoints answer each account for itself."""
+    world = rv.make_world()
+    student_role, first, centre = _roles()
+    rec = rv.submitted(world, world.m1)
+    Record.update(user=rv.user(rec.student_no, student_role, world.school)).where(Record.id == rec.id).execute()
+    rv.reject(rec, first, "请补充")  # a row in 10561's log, a message for the student
+    rv.user("c-in", first, world.school, colleges=(world.c1,))
+    rv.user("c-out", first, world.school, colleges=(world.c2,))
+    rv.user("centre", centre, world.school)
+    rv.user("other-centre", centre, world.other_school)
+    rv.user("root", "admin", None)
+    centre_calls = [("GET", "/api/v1/notifications"), ("POST", "/api/v1/notifications/retry"),
+                    ("GET", "/api/v1/notifications/templates"),
+                    ("PUT", "/api/v1/notifications/templates/rejected"), ("PUT", "/api/v1/notifications/schedule")]
+    bodies = {"/api/v1/notifications/templates/rejected": {"subject": "标题", "body": "{姓名}"},
+              "/api/v1/notifications/schedule": {"reminder_days": 4}, "/api/v1/notifications/retry": {}}
+    logins = {"student": (rec.student_no, "10561"), "c-in": ("c-in", "10561"), "c-out": ("c-out", "10561"),
+              "centre": ("centre", "10561"), "other-centre": ("other-centre", "10562"), "admin": ("root", None)}
+    for who, (username, school) in logins.items():
+        api = rv.login(app, username, school)
+        for method, url in centre_calls:
+            status = api.call(method, url, json=bodies.get(url)).status_code
+            if who in ("centre", "other-centre"):  # each centre acts on its own school only
+                assert status in (200, 204), (who, url, status)
+            else:
+                assert status == 404, (who, method, url, status)
+        assert api.get("/api/v1/messages").status_code == 200, who
+        assert api.post("/api/v1/messages/read", json={}).status_code == 200, who
+        if who in ("centre", "other-centre"):  # another school's log shows nothing of 10561's messages
+            assert len(api.get("/api/v1/notifications").get_json()["items"]) == (1 if who == "centre" else 0)
+    anonymous = rv.login(app, None)
+    for method, url in [*centre_calls, ("GET", "/api/v1/messages"), ("POST", "/api/v1/messages/read")]:
+        assert anonymous.call(method, url, json=bodies.get(url, {})).status_code == 401, url
