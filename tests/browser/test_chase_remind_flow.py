@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from service.models import Notification
-from service.services import binding, identity, roster
+from service.services import roster
 from service.services.actors import ADMIN_ROLE, Actor
 from tests.browser.conftest import login, nav, new_page, screenshot
 from tests.support import accounts as acc
@@ -21,20 +21,13 @@ PASSWORD = "student-pass-1"
 BOUND, UNBOUND = rf.student(5), rf.student(6)
 
 
-def _bind(row, settings) -> None:
-    token = identity.verify_identity(row["姓名"], row["证件号码"], settings)
-    binding.bind(binding.BindRequest(category="mainland", school_code="10561", student_no=row["学号"],
-                                     name=row["姓名"], id_type="01", id_number=row["证件号码"],
-                                     password=PASSWORD, verification_token=token), settings)
-
-
 @pytest.fixture(scope="module")
 def school(live_server):
     f.school()
     roster.import_roster(rf.xlsx_bytes([BOUND, UNBOUND]), "r.xlsx", school_code="10561", year=2021,
                          actor=Actor(username="ops", role=ADMIN_ROLE, school_code=None))
     acc.make_user("centre", "centre", "10561")
-    _bind(BOUND, live_server.settings)
+    acc.bind_roster_row(BOUND, live_server.settings, PASSWORD)
     return live_server
 
 
@@ -52,11 +45,17 @@ def test_centre_reminds_the_unbound_and_the_student_reads_it(school, browser):
     page.check("#chase-remind input[name=confirm]")
     nav(page, "#chase-remind button")
     assert "已向 1 名学生发送提醒" in page.content()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{school.url}/console/chase?state=未绑定")
+    screenshot(page, "chase-03-list-390x844")
+    page.goto(f"{school.url}/centre/notifications")
+    assert UNBOUND["学号"] in page.locator("#deliveries").inner_text()
+    screenshot(page, "chase-04-centre-notifications-390x844")
     note = Notification.get(Notification.kind == "reminder")
     assert note.recipient == UNBOUND["学号"] and note.user_id is None
     page.context.close()
 
-    _bind(UNBOUND, school.settings)  # the reminded student binds at last …
+    acc.bind_roster_row(UNBOUND, school.settings, PASSWORD)  # the reminded student binds at last …
     student = new_page(browser, phone=True)
     login(student, school.url, "10561", UNBOUND["学号"], PASSWORD)
     assert "1 条未读消息" in student.content()

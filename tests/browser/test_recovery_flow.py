@@ -13,7 +13,7 @@ import pytest
 
 from service.errors import PermissionDenied, Unauthorized
 from service.models import Record
-from service.services import accounts, audit, binding, identity, roster
+from service.services import accounts, audit, roster
 from service.services.actors import ADMIN_ROLE, Actor
 from tests.browser.conftest import login, nav, new_page, screenshot
 from tests.support import accounts as acc
@@ -27,13 +27,6 @@ NEW_PASSWORD = "found-my-way-back-7"
 FORGETFUL, LOCKED = rf.student(1), rf.student(2)  # both 计算机学院
 
 
-def _bind(row, settings) -> None:
-    token = identity.verify_identity(row["姓名"], row["证件号码"], settings)
-    binding.bind(binding.BindRequest(category="mainland", school_code="10561", student_no=row["学号"],
-                                     name=row["姓名"], id_type="01", id_number=row["证件号码"],
-                                     password=PASSWORD, verification_token=token), settings)
-
-
 @pytest.fixture(scope="module")
 def school(live_server):
     f.school()
@@ -41,7 +34,7 @@ def school(live_server):
                          actor=Actor(username="ops", role=ADMIN_ROLE, school_code=None))
     acc.make_user("coun1", "counselor", "10561", colleges=["计算机学院"])
     for row in (FORGETFUL, LOCKED):
-        _bind(row, live_server.settings)
+        acc.bind_roster_row(row, live_server.settings, PASSWORD)
     return live_server
 
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from peewee import JOIN
-
-from service.models import Record, RosterStudent
+from service.models import RosterStudent, notify_statements
 from service.services.notify.outbox import Recipient
 
 
@@ -27,15 +25,9 @@ def from_context(record_id: int, ctx: dict[str, Any]) -> Recipient:
 
 
 def for_record(record_id: int) -> Recipient | None:
-    row = (Record.select(Record.id, Record.school, Record.user, Record.student, Record.student_no, Record.name,
-                         Record.data, RosterStudent.fields.alias("roster_fields"))
-           .join(RosterStudent, join_type=JOIN.LEFT_OUTER, on=(RosterStudent.id == Record.student))
-           .where(Record.id == record_id).objects().first())
-    if row is None:
-        return None
-    email, phone = _contact(row.data, getattr(row, "roster_fields", None))
-    return Recipient(school=row.school_id, name=row.name, recipient=row.student_no, user_id=row.user_id,
-                     record_id=row.id, student_id=row.student_id, email=email, phone=phone)
+    """The recipient of a record's messages (the same one query the review hot path uses)."""
+    ctx = notify_statements.message_context(record_id, "")
+    return from_context(record_id, ctx) if ctx is not None else None
 
 
 def for_roster_student(student: RosterStudent) -> Recipient:
