@@ -86,7 +86,7 @@ def process_activate(version: str) -> None:
 @click.option("--to", "target", required=True, help="目标版本（id 或 sha256 前缀）")
 @click.option("--dry-run", is_flag=True, help="只统计，不修改")
 def process_migrate(target: str, dry_run: bool) -> None:
-    from service.services.migration import migrate
+    from service.services.processes.migration import migrate
 
     open_db()
     try:

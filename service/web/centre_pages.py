@@ -12,12 +12,13 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from werkzeug.wrappers import Response
 
 from service.errors import GradflowError, InvalidInput, NotFound
-from service.services import accounts, migration, processes, progress
+from service.services import accounts, processes, progress
 from service.services import roster as roster_service
 from service.services import roster_report as roster_report_service
 from service.services.actors import Actor
 from service.services.chase.states import chase_states
 from service.services.deadlines import store as deadline_store
+from service.services.processes import migration
 from service.services.roster_xlsx import ReadLimits
 from service.web.common import (
     ADMIN,

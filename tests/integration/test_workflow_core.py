@@ -237,7 +237,7 @@ def test_new_version_keeps_running_instances_and_migrate_moves_waiting_ones(db) 
     assert versions == {at_level2.id: v1.id, at_centre.id: v1.id, rejected_at_centre.id: v1.id, newcomer.id: v2.id}
     assert _status(at_centre.id) == "中心待审"
 
-    from service.services.migration import migrate
+    from service.services.processes.migration import migrate
 
     dry = migrate(str(v2.id), dry_run=True)
     assert (dry.migrated, dry.refused_total) == (2, 1)
