@@ -84,3 +84,8 @@ class OrgCache:
             self.majors[key] = found
             self.created_majors.append(f"{code} {name}")
         return found
+
+
+def list_schools() -> list[School]:
+    """Every school of the deployment, by code (the activation form's choice of schools)."""
+    return list(School.select().order_by(School.code))

@@ -21,11 +21,12 @@ def register_web(app: Flask) -> None:
         console_pages,
         deadline_pages,
         notify_pages,
+        process_review_pages,
         student_pages,
     )
     from service.web.common import install_page_helpers
 
     install_page_helpers(app)
     for module in (auth_pages, student_pages, console_pages, chase_pages, centre_pages, deadline_pages,
-                   notify_pages, account_pages):
+                   notify_pages, account_pages, process_review_pages):
         app.register_blueprint(module.bp)

@@ -205,29 +205,6 @@ def process_deploy(actor: Actor) -> Response | tuple[str, int]:
     return redirect(url_for("web_centre.process_detail", version_id=result.version.id))
 
 
-@bp.post("/processes/<int:version_id>/activate")
-@page(ADMIN)
-def process_activate(version_id: int, actor: Actor) -> str | Response:
-    """Two steps: a POST without confirm=1 changes nothing and shows what activation means (the
-    version now active, new records' process) with a confirm form; only confirm=1 activates.
-
-    The server refuses the unconfirmed POST itself, so no script (CSP forbids inline ones) and no
-    stray click activates a version for every school."""
-    version = processes.find_version(str(version_id))
-    if request.form.get("confirm") != "1":
-        versions = processes.list_versions()
-        summary = next((v for v in versions if v.id == version.id), None)
-        if summary is None:
-            raise NotFound()
-        current = next((v for v in versions if v.active), None)
-        return render_template("centre/process_detail.html", version=version, summary=summary, meta=version.meta,
-                               can_deploy=True, versions=versions, dry_run=None, confirm_activate=True,
-                               current=current)
-    version = processes.activate(str(version.id), actor=actor)
-    flash(f"版本 {version.id} 已启用：新的生源记录将按此流程办理", "success")
-    return redirect(url_for("web_centre.process_detail", version_id=version.id))
-
-
 @bp.post("/processes/<int:version_id>/migrate")
 @page(ADMIN)
 def process_migrate(version_id: int, actor: Actor) -> str | Response:

@@ -16,7 +16,15 @@ from service.errors import InvalidInput, NotFound
 from service.models import ProcessVersion, School, User
 from service.services import processes
 from service.services.actors import Actor
-from service.services.processes.compare import Change, confirmations_needed, semantic_diff
+from service.services.processes import migration
+from service.services.processes.compare import (
+    Change,
+    ElementDiff,
+    confirmations_needed,
+    element_diff,
+    semantic_diff,
+)
+from service.services.processes.migration import MigrationReport
 
 
 @dataclass
@@ -128,3 +136,30 @@ def activate_reviewed(ref: str, *, actor: Actor, schools: Sequence[str] | None,
             "启用前须逐项确认以下权限变化：" + "；".join(c.sentence for c in missing),
             code="confirmation_required", details=[{"key": c.key, "sentence": c.sentence} for c in missing])
     return processes.activate(str(version.id), actor=actor, schools=check.schools)
+
+
+@dataclass
+class Review:
+    """Everything the review page shows about `version` compared with `against`."""
+
+    version: ProcessVersion
+    against: ProcessVersion | None
+    changes: list[Change]
+    elements: ElementDiff
+    check: ActivationCheck
+    dry_run: MigrationReport | None
+
+
+def review(version_ref: str, *, against_ref: str | None = None,
+           schools: Sequence[str] | None = None) -> Review:
+    """Compare a version with `against_ref` (default: the active default version) for the review page."""
+    version = processes.find_version(version_ref)
+    against = processes.find_version(against_ref) if against_ref else processes.active_version_or_none()
+    if against is not None and against.id != version.id:
+        changes = semantic_diff(against.meta, version.meta)
+        elements = element_diff(against.bpmn_xml, version.bpmn_xml)
+    else:
+        changes, elements = [], ElementDiff([], [], [])
+    check = check_activation(version, schools)
+    dry_run = migration.migrate(str(version.id), dry_run=True)
+    return Review(version, against, changes, elements, check, dry_run)
