@@ -83,7 +83,7 @@ def semantic_diff(old_meta: dict[str, Any], new_meta: dict[str, Any]) -> list[Ch
         changes.append(Change(
             "submitter_changed",
             f"填报角色由「{_name(old_labels, old_sub)}」改为「{_name(new_labels, new_sub)}」",
-            f"submitter:{old_sub}>{new_sub}", needs_confirmation=True, data={"old": old_sub, "new": new_sub}))
+            f"submitter:{old_sub}:{new_sub}", needs_confirmation=True, data={"old": old_sub, "new": new_sub}))
     return changes
 
 
@@ -138,7 +138,7 @@ def _level_changes(old_meta: dict[str, Any], new_meta: dict[str, Any], old_label
             "last_role_changed",
             f"{_name(old_labels, old_last)} 不再是最后一级，{_name(new_labels, new_last)} "
             "将能看到完整证件号码和审计日志，并管理全校",
-            f"last_role:{old_last}>{new_last}", needs_confirmation=True, data={"old": old_last, "new": new_last}))
+            f"last_role:{old_last}:{new_last}", needs_confirmation=True, data={"old": old_last, "new": new_last}))
     return changes
 
 

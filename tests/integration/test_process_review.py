@@ -1,0 +1,154 @@
+"""The review page before activation and activation through it (issue 12 defects 4 and 8).
+
+Defect 4, the original edit: a designer drags the 中心 review task into the 一级 lane of the
+three-level process. Deploy accepts it (the file is valid) and activation used to be one click,
+after which 一级 accounts — college staff — saw full 证件号码 and the audit log of the whole
+school. Now the server refuses activation until each such change is confirmed by name.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from service.errors import InvalidInput
+from service.models import User
+from service.services import processes
+from service.services.actors import Actor
+from service.services.processes import review as review_service
+from tests.conftest import THREE_LEVEL_BPMN
+from tests.support import reviewing as rv
+from tests.support.bpmn_edits import centre_task_into_level1
+
+ADMIN_ACTOR = Actor("root", "admin", None)
+
+
+@pytest.fixture
+def world(db):
+    w = rv.make_world()
+    rv.user("admin", "admin", None)
+    rv.user("centre", "centre", w.school)
+    rv.user("counselor", "counselor", w.school, colleges=(w.c1,))
+    return w
+
+
+def _admin(app) -> rv.Api:
+    return rv.login(app, "admin", None)
+
+
+def _post(api: rv.Api, url: str, **form) -> object:
+    return api.client.post(url, data={**form, "csrf_token": api.csrf or ""})
+
+
+def _lane_moved_version() -> tuple[int, int]:
+    """Three levels active for every school, and the lane-moved edit deployed (not active)."""
+    three = processes.deploy_file(THREE_LEVEL_BPMN).version
+    processes.activate(str(three.id), actor=ADMIN_ACTOR)
+    moved = processes.deploy(centre_task_into_level1(THREE_LEVEL_BPMN.read_bytes()), "moved.bpmn").version
+    return three.id, moved.id
+
+
+def test_review_page_shows_the_two_to_three_level_changes(app, world) -> None:
+    before = processes.active_version()
+    three = processes.deploy_file(THREE_LEVEL_BPMN).version
+    page = _admin(app).get(f"/centre/processes/{three.id}/review")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "新增角色「一级用户（学院）」（level1）" in body
+    assert "审核顺序由 二级 → 中心 变为 二级 → 一级 → 中心" in body
+    assert "新增审核状态「一级待审」" in body
+    assert "权限变化，启用前须确认" not in body and 'name="ack"' not in body  # last role still 中心
+    diff = json.loads(re.search(r'data-diff="([^"]*)"', body).group(1).replace("&#34;", '"'))
+    assert {"review_level1", "gw_review_level1", "level1"} <= set(diff["added"])
+    assert "review_centre" in diff["changed"]
+    assert f'data-src="/centre/processes/{before.id}/diagram.bpmn"' in body
+    assert f'data-src="/centre/processes/{three.id}/diagram.bpmn"' in body
+    # dry run and the schools of the activation form
+    assert "试迁移" in body and 'name="school" value="10561"' in body and 'name="school" value="10562"' in body
+    assert processes.active_version().id == before.id
+
+
+def test_lane_move_making_another_role_last_is_refused_without_confirmation(app, world) -> None:
+    three_id, moved_id = _lane_moved_version()
+    api = _admin(app)
+    page = api.get(f"/centre/processes/{moved_id}/review").get_data(as_text=True)
+    assert "我已知悉：中心（就业指导中心） 不再是最后一级，一级用户（学院） 将能看到完整证件号码" in page
+    keys = re.findall(r'name="ack" value="([^"]+)"', page)
+    assert len(keys) == 3  # centre loses its level, level1 gains 中心, the last role changes
+
+    refused = _post(api, f"/centre/processes/{moved_id}/activate", confirm="1", scope="all")
+    assert refused.status_code == 422
+    text = refused.get_data(as_text=True)
+    assert "启用前须逐项确认以下权限变化" in text and "不再是最后一级" in text
+    assert processes.active_version().id == three_id
+
+    partly = _post(api, f"/centre/processes/{moved_id}/activate", confirm="1", scope="all", ack=keys[:2])
+    assert partly.status_code == 422 and processes.active_version().id == three_id
+
+    done = _post(api, f"/centre/processes/{moved_id}/activate", confirm="1", scope="all", ack=keys)
+    assert done.status_code == 302
+    assert processes.active_version().id == moved_id
+
+
+def test_the_service_refuses_too_not_only_the_page(world) -> None:
+    _, moved_id = _lane_moved_version()
+    with pytest.raises(InvalidInput) as refused:
+        review_service.activate_reviewed(str(moved_id), actor=ADMIN_ACTOR, schools=None, confirmed={"level_order"})
+    assert refused.value.code == "confirmation_required" and refused.value.status == 422
+    assert {d["key"] for d in refused.value.details} == {
+        "last_role:centre:level1", "role_levels:centre:", "role_levels:level1:一级+中心"}
+    assert processes.active_version().id != moved_id
+    keys = [d["key"] for d in refused.value.details]
+    assert review_service.activate_reviewed(str(moved_id), actor=ADMIN_ACTOR, schools=None, confirmed=keys).id == moved_id
+
+
+def test_two_to_three_levels_activates_without_extra_confirmation(app, world) -> None:
+    three = processes.deploy_file(THREE_LEVEL_BPMN).version
+    done = _post(_admin(app), f"/centre/processes/{three.id}/activate", confirm="1", scope="all")
+    assert done.status_code == 302 and processes.active_version().id == three.id
+
+
+def test_warns_about_review_roles_without_an_account_in_the_chosen_schools(app, world) -> None:
+    three = processes.deploy_file(THREE_LEVEL_BPMN).version
+    api = _admin(app)
+    body = api.get(f"/centre/processes/{three.id}/review").get_data(as_text=True)
+    assert "一级用户（学院）在 华南理工大学（10561）还没有账号" in body
+    assert "一级用户（学院）在 广州大学（10562）还没有账号" in body
+    assert "二级用户（辅导员）在 广州大学（10562）还没有账号" in body
+    assert "二级用户（辅导员）在 华南理工大学（10561）" not in body
+    assert 'href="/centre/accounts"' in body
+
+    rv.user("level1_a", "level1", world.school, colleges=(world.c1,))
+    only = api.get(f"/centre/processes/{three.id}/review?scope=chosen&school=10561").get_data(as_text=True)
+    assert "还没有账号" not in only  # counselor, level1 and centre all exist in 10561
+    User.update(active=False).where(User.username == "level1_a").execute()
+    again = api.get(f"/centre/processes/{three.id}/review?scope=chosen&school=10561").get_data(as_text=True)
+    assert "一级用户（学院）在 华南理工大学（10561）还没有账号" in again  # a disabled account reviews nothing
+
+
+def test_hostile_review_and_activation_input_is_a_chinese_4xx(app, world) -> None:
+    three = processes.deploy_file(THREE_LEVEL_BPMN).version
+    before = processes.active_version().id
+    api = _admin(app)
+    assert api.get("/centre/processes/999999/review").status_code == 404
+    assert api.get(f"/centre/processes/{three.id}/review?against=999999").status_code == 404
+    assert api.get(f"/centre/processes/{three.id}/review?against=abc%27--").status_code == 404
+    assert api.get(f"/centre/processes/{three.id}/review?against=%00%ff").status_code == 422
+    no_school = _post(api, f"/centre/processes/{three.id}/activate", confirm="1", scope="chosen")
+    assert no_school.status_code == 422 and "请至少选择一所学校" in no_school.get_data(as_text=True)
+    unknown = _post(api, f"/centre/processes/{three.id}/activate", confirm="1", scope="chosen", school="99999")
+    assert unknown.status_code == 422 and "学校 99999 不存在" in unknown.get_data(as_text=True)
+    bad_rollback = _post(api, "/centre/processes/rollback", school="<script>")
+    assert bad_rollback.status_code == 404
+    assert processes.active_version().id == before
+
+
+def test_centre_sees_the_review_page_without_the_actions(app, world) -> None:
+    three = processes.deploy_file(THREE_LEVEL_BPMN).version
+    api = rv.login(app, "centre")
+    body = api.get(f"/centre/processes/{three.id}/review").get_data(as_text=True)
+    assert "新增角色「一级用户（学院）」" in body
+    assert "确认启用版本" not in body and "回滚" not in body
+    assert _post(api, f"/centre/processes/{three.id}/activate", confirm="1", scope="all").status_code == 403
