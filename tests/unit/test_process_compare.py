@@ -71,3 +71,9 @@ def test_moving_a_shape_only_is_no_change() -> None:
     assert moved != old
     diff = element_diff(old, moved)
     assert (diff.added, diff.removed, diff.changed) == ([], [], [])
+
+
+def test_element_diff_leaves_out_the_pool_and_process() -> None:
+    diff = element_diff(DEFAULT_BPMN.read_bytes(), THREE_LEVEL_BPMN.read_bytes())
+    every = {*diff.added, *diff.removed, *diff.changed}
+    assert not {"graduate_report", "graduate_report_three_level", "Participant_graduate_report"} & every

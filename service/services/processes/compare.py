@@ -194,7 +194,9 @@ def confirmations_needed(changes: list[Change]) -> list[Change]:
 
 # --- element diff ----------------------------------------------------------------------------
 
-_DI_PREFIX = "http://www.omg.org/spec/"
+# Containers are left out: a marker on the pool would tint the whole diagram, and what changes in
+# them (lanes, tasks, flows) is marked on those elements; their names are in the semantic diff.
+_CONTAINERS = frozenset({"definitions", "collaboration", "participant", "process", "laneSet"})
 
 
 def _signature(el: etree._Element, lane_of: dict[str, str]) -> tuple[Any, ...]:
@@ -226,7 +228,7 @@ def _elements(xml: bytes | str) -> dict[str, tuple[Any, ...]]:
     for el in root.iter():
         if not isinstance(el.tag, str) or etree.QName(el).namespace != BPMN_NS or not el.get("id"):
             continue
-        if etree.QName(el).localname in ("definitions", "laneSet"):
+        if etree.QName(el).localname in _CONTAINERS:
             continue
         found[el.get("id", "")] = _signature(el, lane_of)
     return found
