@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
+from service.db import write_transaction
 from service.errors import InvalidInput, NotFound
 from service.models import ProcessVersion, School, User
 from service.services import processes
@@ -129,13 +130,14 @@ def activate_reviewed(ref: str, *, actor: Actor, schools: Sequence[str] | None,
     appeared since the page was shown (another activation in between) is refused too.
     """
     version = processes.find_version(ref)
-    check = check_activation(version, schools)
-    missing = [c for c in check.confirmations if c.key not in set(confirmed)]
-    if missing:
-        raise InvalidInput(
-            "启用前须逐项确认以下权限变化：" + "；".join(c.sentence for c in missing),
-            code="confirmation_required", details=[{"key": c.key, "sentence": c.sentence} for c in missing])
-    return processes.activate(str(version.id), actor=actor, schools=check.schools)
+    with write_transaction():  # the check and the activation see the same active versions
+        check = check_activation(version, schools)
+        missing = [c for c in check.confirmations if c.key not in set(confirmed)]
+        if missing:
+            raise InvalidInput(
+                "启用前须逐项确认以下权限变化：" + "；".join(c.sentence for c in missing),
+                code="confirmation_required", details=[{"key": c.key, "sentence": c.sentence} for c in missing])
+        return processes.activate(str(version.id), actor=actor, schools=check.schools)
 
 
 @dataclass
