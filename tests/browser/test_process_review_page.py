@@ -48,7 +48,7 @@ def test_review_page_colours_both_diagrams_and_activates_for_one_school(live_ser
     page.wait_for_load_state("networkidle")
     screenshot(page, "process-review")
     if page.locator("#dry-run details").count():
-        page.locator("#dry-run details summary").click()
+        page.locator("#dry-run details summary").first.click()
         screenshot(page, "process-review-refused-ids")
     assert "还没有账号" in page.locator("#account-gaps").inner_text()
 
