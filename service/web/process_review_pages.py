@@ -47,7 +47,7 @@ def _render(version_id: int, actor: Actor, *, error: GradflowError | None = None
         against=data.against, versions=versions, can_deploy=actor.is_admin, diff_json=diff_json,
         all_schools=schools.list_schools(), chosen=chosen or [], scope="chosen" if chosen else "all",
         error=error, confirmed=confirmed or set(),
-        current=processes.active_version_or_none(),
+        current=processes.active_version_or_none(), overview=processes.activation_overview(),
     )
     return body, (error.status if error else 200)
 

@@ -152,3 +152,33 @@ def test_centre_sees_the_review_page_without_the_actions(app, world) -> None:
     assert "新增角色「一级用户（学院）」" in body
     assert "确认启用版本" not in body and "回滚" not in body
     assert _post(api, f"/centre/processes/{three.id}/activate", confirm="1", scope="all").status_code == 403
+
+
+def test_activation_for_chosen_schools_is_checked_against_their_own_versions(app, world) -> None:
+    three_id, moved_id = _lane_moved_version()
+    keys = [c.key for c in review_service.check_activation(processes.find_version(str(moved_id)), None).confirmations]
+    review_service.activate_reviewed(str(moved_id), actor=ADMIN_ACTOR, schools=["10561"], confirmed=keys)
+    assert processes.active_version("10561").id == moved_id
+    assert processes.active_version("10562").id == three_id and processes.active_version().id == three_id
+    api = _admin(app)
+    # 10561 already uses the moved version: nothing changes there, nothing to confirm
+    again = _post(api, f"/centre/processes/{moved_id}/activate", confirm="1", scope="chosen", school="10561")
+    assert again.status_code == 302
+    # 10562 is still on three levels: the same lane move must be confirmed for it
+    other = _post(api, f"/centre/processes/{moved_id}/activate", confirm="1", scope="chosen", school="10562")
+    assert other.status_code == 422 and processes.active_version("10562").id == three_id
+    page = api.get(f"/centre/processes/{moved_id}/review").get_data(as_text=True)
+    assert f"版本 {moved_id}（10561）" in page  # the activation overview names the school's own version
+    done = _post(api, f"/centre/processes/{moved_id}/activate", confirm="1", scope="chosen", school="10562", ack=keys)
+    assert done.status_code == 302 and processes.active_version("10562").id == moved_id
+
+
+def test_roll_back_button_returns_to_the_previous_version(app, world) -> None:
+    three_id, moved_id = _lane_moved_version()
+    before = processes.active_version().id
+    api = _admin(app)
+    processes.activate(str(moved_id), actor=ADMIN_ACTOR, schools=["10562"])
+    assert _post(api, "/centre/processes/rollback", school="10562").status_code == 302
+    assert processes.active_version("10562").id == three_id
+    assert _post(api, "/centre/processes/rollback", school="").status_code == 302
+    assert processes.active_version().id != before  # the default went back to the two-level version
