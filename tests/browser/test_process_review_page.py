@@ -14,6 +14,7 @@ import pytest
 from service.cli.demo import prepare_demo
 from service.config import PROJECT_ROOT
 from service.services import accounts, processes, schools
+from service.services.actors import Actor
 from tests.browser.conftest import login, nav, new_page, screenshot
 from tests.browser.test_csp import _watch
 
@@ -60,4 +61,41 @@ def test_review_page_colours_both_diagrams_and_activates_for_one_school(live_ser
     assert processes.active_version(demo.school_code).id == three.id
     assert processes.active_version().id == before  # the default (every other school) is unchanged
     assert problems == [], problems
+    page.context.close()
+
+
+def test_lane_move_review_names_each_power_change_and_needs_every_tick(live_server, browser, demo) -> None:
+    from tests.support.bpmn_edits import centre_task_into_level1
+
+    base = live_server.url
+    xml = (PROJECT_ROOT / "bpmn" / "graduate_report_three_level.bpmn").read_bytes()
+    three = processes.deploy(xml, "graduate_report_three_level.bpmn").version
+    processes.activate(str(three.id), actor=Actor("root", "admin", None))
+    moved = processes.deploy(centre_task_into_level1(xml), "moved.bpmn").version
+    page = new_page(browser)
+    problems = _watch(page)
+    login(page, base, "", "root", PASSWORD)
+    page.goto(f"{base}/centre/processes/{moved.id}/review")
+    page.wait_for_selector("#diagram-new[data-rendered='1']")
+    assert page.locator("#diagram-new .djs-element.diff-changed[data-element-id='review_centre']").count() == 1
+    boxes = page.locator("#confirmations input[name=ack]")
+    assert boxes.count() == 3
+    assert "中心（就业指导中心） 不再是最后一级，一级用户（学院） 将能看到完整证件号码" in page.locator(
+        "#confirmations").inner_text()
+    page.wait_for_load_state("networkidle")
+    screenshot(page, "process-review-confirm")
+    boxes.nth(0).check()
+    nav(page, "#activate button[type=submit]")
+    assert "启用前须逐项确认以下权限变化" in page.locator("#activate .alert.error").inner_text()
+    assert processes.active_version().id == three.id
+    page.locator("#activate").scroll_into_view_if_needed()
+    screenshot(page, "process-review-refused", full_page=False)
+    page.wait_for_selector("#diagram-new[data-rendered='1']")
+    for i in range(page.locator("#confirmations input[name=ack]").count()):
+        page.locator("#confirmations input[name=ack]").nth(i).check()
+    nav(page, "#activate button[type=submit]")
+    assert processes.active_version().id == moved.id
+    refused_load = [p for p in problems if "status of 422" in p and "/activate" in p]
+    assert len(refused_load) == 1  # the refused activation itself, a 422 page by design
+    assert [p for p in problems if p not in refused_load] == [], problems
     page.context.close()
