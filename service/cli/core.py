@@ -39,7 +39,7 @@ def process_group() -> None:
     pass
 
 
-@process_group.command("deploy", help="校验并部署 BPMN 文件（相同内容不会重复创建版本）")
+@process_group.command("deploy", help="校验并部署 BPMN 文件（内容相同，即使空白、属性顺序不同，也不会重复创建版本）")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--activate/--no-activate", default=False, help="部署后作为新记录使用的版本")
 def process_deploy(file: Path, activate: bool) -> None:
@@ -65,8 +65,9 @@ def process_list() -> None:
     open_db()
     click.echo(f"{'id':>4}  {'sha256':12}  {'active':6}  {'instances':>9}  {'waiting':>7}  process")
     for v in processes.list_versions():
+        note = f"  {v.layout_note}" if v.layout_note else ""
         click.echo(f"{v.id:>4}  {v.sha256[:12]}  {'yes' if v.active else '':6}  {v.instances:>9}  {v.waiting:>7}  "
-                   f"{v.process_id} ({v.source_name})")
+                   f"{v.process_id} ({v.source_name}){note}")
 
 
 @process_group.command("activate", help="指定新记录使用的流程版本")
