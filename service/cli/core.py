@@ -86,12 +86,14 @@ def process_activate(version: str) -> None:
 @process_group.command("migrate", help="把等待中的流程实例迁移到指定版本")
 @click.option("--to", "target", required=True, help="目标版本（id 或 sha256 前缀）")
 @click.option("--dry-run", is_flag=True, help="只统计，不修改")
-def process_migrate(target: str, dry_run: bool) -> None:
+@click.option("--school", default=None, help="只迁移这所学校（学校代码）的记录")
+@click.option("--ids/--no-ids", "show_ids", default=False, help="列出未迁移记录的 id")
+def process_migrate(target: str, dry_run: bool, school: str | None, show_ids: bool) -> None:
     from service.services.processes.migration import migrate
 
     open_db()
     try:
-        report = migrate(target, dry_run=dry_run)
+        report = migrate(target, dry_run=dry_run, school=school)
     except GradflowError as exc:
         raise _fail(exc) from None
     verb = "would migrate" if dry_run else "migrated"
@@ -99,6 +101,16 @@ def process_migrate(target: str, dry_run: bool) -> None:
     click.echo(f"refused: {report.refused_total}")
     for reason, count in report.refused.most_common():
         click.echo(f"  {count:>6}  {reason}")
+    if report.by_status:
+        click.echo("by status:")
+    for row in report.breakdown():
+        click.echo(f"  {row.status}: {row.total}")
+        for status, count in row.moves.most_common():
+            click.echo(f"    → {status}: {count}")
+        for refusal in row.refusals:
+            click.echo(f"    refused {refusal.count}: {refusal.reason}; {refusal.next_text}")
+            if show_ids:
+                click.echo(f"      records: {' '.join(str(i) for i in refusal.record_ids)}")
 
 
 @click.group("audit", help="审计记录")
