@@ -19,6 +19,7 @@ from service.services import processes
 from service.services.processes.canonical import canonical_text, fingerprint
 from tests.conftest import DEFAULT_BPMN, THREE_LEVEL_BPMN
 from tests.integration.test_process_activate_confirm import _admin
+from tests.integration.test_process_migrate_readme import gradflow
 from tests.integration.test_web_pages import org  # noqa: F401 - the fixture is used by name
 
 ORIGINAL = DEFAULT_BPMN.read_text(encoding="utf-8")
@@ -97,6 +98,9 @@ def test_moved_shapes_are_a_new_version_that_differs_only_in_layout(db, client, 
     notes = {v.id: v.layout_note for v in processes.list_versions()}
     assert notes == {v1.id: "", result.version.id: f"与版本 {v1.id} 仅布局不同", v3.id: "", v4.id: "",
                      v5.id: f"与版本 {v1.id} 仅布局不同"}
+
+    listing = gradflow(tmp_path / "gradflow.db", "process", "list").splitlines()
+    assert [line.endswith(f"与版本 {v1.id} 仅布局不同") for line in listing[1:]] == [False, True, False, False, True]
 
     _admin(client)
     page = client.get("/centre/processes").get_data(as_text=True)
