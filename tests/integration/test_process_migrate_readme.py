@@ -117,6 +117,15 @@ def test_dry_run_report_by_status_for_the_review_page(db) -> None:
     assert (at_level2.record_ids, at_centre.record_ids) == ([ids["不同意@二级"]], [ids["不同意@中心"]])
     assert (at_level2.from_version, at_level2.remaining) == (v1.id, ["不同意", "二级待审", "中心待审", "完成"])
     assert rows["中心待审"].refusals[0].next_text == f"仍按版本 {v1.id}：中心待审 → 完成"
+    import json
+
+    as_json = json.loads(json.dumps(report.breakdown_json(), ensure_ascii=False))
+    assert as_json[3] == {"status": "中心待审", "total": 1, "moved": 0, "refused": 1, "moves": [], "refusals": [{
+        "reason": "已执行过的环节在新版本中有改动：「审核结果」（gw_review_level2）",
+        "elements": [{"element_id": "gw_review_level2", "element_name": "审核结果"}], "from_version": v1.id,
+        "remaining": ["中心待审", "完成"], "next": f"仍按版本 {v1.id}：中心待审 → 完成", "count": 1,
+        "record_ids": [ids["中心待审"]]}]}
+    assert as_json[0]["moves"] == [{"status": "未提交", "count": 1}]
     # The fields the centre's page already shows keep their meaning.
     assert (report.migrated, report.refused_total, len(report.details)) == (2, 3, 3)
     assert _state(ids["二级待审"]) == (v1.id, "二级待审")

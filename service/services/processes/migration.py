@@ -99,6 +99,16 @@ class MigrationReport:
         """Per current status, in the order statuses were first met (records in id order)."""
         return list(self.by_status.values())
 
+    def breakdown_json(self) -> list[dict[str, Any]]:
+        """The breakdown as JSON-ready dicts (for an API or a page script)."""
+        return [{
+            "status": row.status, "total": row.total, "moved": row.moved, "refused": row.refused,
+            "moves": [{"status": status, "count": count} for status, count in row.moves.most_common()],
+            "refusals": [{"reason": r.reason, "elements": r.elements, "from_version": r.from_version,
+                          "remaining": r.remaining, "next": r.next_text, "count": r.count,
+                          "record_ids": r.record_ids} for r in row.refusals],
+        } for row in self.breakdown()]
+
     def _status(self, status: str) -> StatusBreakdown:
         return self.by_status.setdefault(status, StatusBreakdown(status))
 
