@@ -246,7 +246,7 @@ GradflowPropertiesProvider.prototype.getGroups = function (element) {
     if (list.length) {
       // Right after 常规 (general), so what gradflow reads is the first thing a designer sees.
       var at = groups.findIndex(function (g) { return g.id === "general"; });
-      groups.splice(at < 0 ? 0 : at + 1, 0, { id: "gradflow", label: "gradflow", entries: list });
+      groups.splice(at < 0 ? 0 : at + 1, 0, { id: "gradflow", label: "gradflow", entries: list, shouldOpen: true });
     }
     return groups;
   };
