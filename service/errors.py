@@ -5,7 +5,7 @@ Messages are Chinese because users read them; codes are stable English identifie
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class GradflowError(Exception):
@@ -56,15 +56,29 @@ class InvalidInput(GradflowError):
     status, code, default_message = 422, "invalid", "提交的数据有误"
 
 
+class Problem(NamedTuple):
+    """One reason a BPMN file is refused: the element (id and name, for markers and people) and why."""
+
+    element_id: str
+    element_name: str
+    problem: str
+
+    def label(self) -> str:
+        if not self.element_id:
+            return "整个文件"
+        return f"{self.element_name}（{self.element_id}）" if self.element_name else self.element_id
+
+    def as_dict(self) -> dict[str, str]:
+        return {"element_id": self.element_id, "element_name": self.element_name, "problem": self.problem}
+
+
 class ProcessValidationError(InvalidInput):
-    """A BPMN file that may not be deployed; details = [{"element": id, "problem": text}]."""
+    """A BPMN file that may not be deployed; details = [{"element_id", "element_name", "problem"}]."""
 
     code, default_message = "invalid_process", "流程文件校验未通过"
 
-    def __init__(self, problems: list[tuple[str, str]]):
+    def __init__(self, problems: list[Problem]):
         self.problems = problems
-        text = "; ".join(f"{el}: {msg}" for el, msg in problems)
-        super().__init__(
-            f"流程文件校验未通过: {text}",
-            details=[{"element": el, "problem": msg} for el, msg in problems],
-        )
+        text = "；".join(f"{p.label()}：{p.problem}" for p in problems)
+        super().__init__(f"流程文件校验未通过（{len(problems)} 个问题）：{text}",
+                         details=[p.as_dict() for p in problems])

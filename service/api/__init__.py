@@ -25,6 +25,18 @@ def register_api(app: Flask) -> None:
 
 def _feature_blueprints() -> list:
     """The feature blueprints, in the order their endpoints appear in the OpenAPI document."""
-    from service.api import accounts, audit, chase, codes, deadline, notify, records, reviews, roster, student
+    from service.api import (
+        accounts,
+        audit,
+        chase,
+        codes,
+        deadline,
+        notify,
+        processes,
+        records,
+        reviews,
+        roster,
+        student,
+    )
 
-    return [codes, student, roster, records, reviews, audit, deadline, accounts, chase, notify]
+    return [codes, student, roster, records, reviews, audit, deadline, accounts, chase, notify, processes]

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from service.cli.context import open_db
-from service.errors import GradflowError
+from service.errors import GradflowError, ProcessValidationError
 
 
 def _fail(exc: GradflowError) -> click.ClickException:
@@ -48,10 +48,11 @@ def process_deploy(file: Path, activate: bool) -> None:
     open_db()
     try:
         result = processes.deploy_file(file, activate=activate)
+    except ProcessValidationError as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem.label()}：{problem.problem}", err=True)
+        raise _fail(exc) from None
     except GradflowError as exc:
-        details = exc.details or []
-        for item in details if isinstance(details, list) else []:
-            click.echo(f"error: {item['element']}: {item['problem']}", err=True)
         raise _fail(exc) from None
     v = result.version
     state = "created" if result.created else "already deployed"

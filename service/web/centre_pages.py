@@ -11,7 +11,7 @@ from collections.abc import Callable
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from service.errors import GradflowError, InvalidInput, NotFound
+from service.errors import GradflowError, InvalidInput, NotFound, ProcessValidationError
 from service.services import accounts, processes, progress
 from service.services import roster as roster_service
 from service.services import roster_report as roster_report_service
@@ -199,7 +199,13 @@ def process_deploy(actor: Actor) -> Response | tuple[str, int]:
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise InvalidInput("请选择 BPMN 文件")
-    result = processes.deploy(upload.read(), upload.filename, actor=actor, activate=False)
+    try:
+        result = processes.deploy(upload.read(), upload.filename, actor=actor, activate=False)
+    except ProcessValidationError as exc:
+        versions = processes.list_versions()
+        return render_template("centre/processes.html", versions=versions, can_deploy=True,
+                               active=next((v for v in versions if v.active), None),
+                               refused=exc.problems, refused_file=upload.filename), 422
     flash(f"已部署版本 {result.version.id}" if result.created else f"该文件已部署过（版本 {result.version.id}）",
           "success")
     return redirect(url_for("web_centre.process_detail", version_id=result.version.id))

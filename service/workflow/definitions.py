@@ -26,7 +26,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from service.errors import ProcessValidationError
+from service.errors import Problem, ProcessValidationError
 from service.workflow.expressions import ExpressionError, evaluate, parse_expression
 from service.workflow.variables import PROCESS_VARIABLES, samples
 
@@ -101,12 +101,12 @@ def sha256_of(data: bytes) -> str:
 def parse_process(xml: bytes, source_name: str = "process.bpmn") -> ProcessDefinition:
     """Validate a BPMN document and build its definition; raises ProcessValidationError."""
     if len(xml) > MAX_BPMN_BYTES:
-        raise ProcessValidationError([("(file)", f"file larger than {MAX_BPMN_BYTES} bytes")])
+        raise _refuse(f"文件超过 {MAX_BPMN_BYTES // (1024 * 1024)} MB，不能部署")
     root = read_xml(xml)
 
     problems = _static_checks(root)
     if problems:
-        raise ProcessValidationError(problems)
+        raise named_refusal(root, problems)
 
     parser = SpiffBpmnParser(validator=VALIDATOR)
     try:
@@ -114,28 +114,72 @@ def parse_process(xml: bytes, source_name: str = "process.bpmn") -> ProcessDefin
         process_ids = parser.get_process_ids()
         executable = [pid for pid in process_ids if _is_executable(root, pid)] or process_ids
         if len(executable) != 1:
-            raise ProcessValidationError([("(file)", f"expected one executable process, found {executable}")])
+            found = "、".join(executable) or "无"
+            raise _refuse(f"文件中应当恰好有一个可执行的流程（isExecutable=\"true\"），实际为：{found}")
         process_id = executable[0]
         spec = parser.get_spec(process_id)
         subprocess_specs = parser.get_subprocess_specs(process_id)
     except ValidationException as exc:
-        element = exc.id or _element_at_line(root, exc.line_number) or "(file)"
-        where = f" (line {exc.line_number})" if exc.line_number else ""
-        raise ProcessValidationError([(element, str(exc).splitlines()[0] + where)]) from None
+        element = exc.id or _element_at_line(root, exc.line_number) or ""
+        where = f"第 {exc.line_number} 行" if exc.line_number else "文件"
+        detail = str(exc).splitlines()[0].strip()
+        said = _SPIFF_MESSAGES.get(detail.rstrip(". ")) or f"{where}不符合 BPMN 规范，SpiffWorkflow 无法读取（{detail}）"
+        raise named_refusal(root, [(element, said)]) from None
     except ProcessValidationError:
         raise
     except Exception as exc:  # noqa: BLE001 - Spiff's parser fails on odd files with any exception
-        raise ProcessValidationError([("(file)", f"SpiffWorkflow 无法解析该流程（{type(exc).__name__}: {exc}）")]) from None
+        raise _refuse(f"SpiffWorkflow 无法解析该流程（{type(exc).__name__}: {exc}）") from None
 
-    meta = _describe(root, spec, process_id)
+    try:
+        meta = _describe(root, spec, process_id)
+    except _Refused as exc:
+        raise named_refusal(root, exc.problems) from None
     return ProcessDefinition(
         sha256=sha256_of(xml), process_id=process_id, spec=spec,
         subprocess_specs=subprocess_specs, meta=meta, xml=xml,
     )
 
 
+# SpiffWorkflow's own refusals that an editor's ordinary mistakes produce, said in Chinese.
+_SPIFF_MESSAGES = {
+    "No start event found": "流程没有开始事件",
+    "Multiple start events found": "流程有多个开始事件，只能有一个",
+}
+
+
 def _refuse(problem: str) -> ProcessValidationError:
-    return ProcessValidationError([("(file)", problem)])
+    """A refusal of the whole file (no element to point at)."""
+    return ProcessValidationError([Problem("", "", problem)])
+
+
+class _Refused(Exception):
+    """Problems found while describing the spec, named against the XML by parse_process."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+
+
+_KIND_NAMES = {
+    "lane": "泳道", "userTask": "用户任务", "task": "任务", "manualTask": "任务", "exclusiveGateway": "网关",
+    "parallelGateway": "网关", "inclusiveGateway": "网关", "sequenceFlow": "连线", "startEvent": "开始事件",
+    "endEvent": "结束事件", "process": "流程", "scriptTask": "脚本任务", "serviceTask": "服务任务",
+    "businessRuleTask": "规则任务", "callActivity": "调用活动", "sendTask": "发送任务",
+}
+
+
+def named_refusal(root: etree._Element, problems: list[tuple[str, str]]) -> ProcessValidationError:
+    """Each (element id, problem) with the element's name, as designers know it: 网关「审核结果」."""
+    elements = {el.get("id"): el for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
+    named = []
+    for element_id, problem in problems:
+        el = elements.get(element_id)
+        if el is None:
+            named.append(Problem(element_id if element_id else "", "", problem))
+            continue
+        kind = _KIND_NAMES.get(etree.QName(el).localname, "元素")
+        name = (el.get("name") or "").strip()
+        named.append(Problem(element_id, f"{kind}「{name}」" if name else f"{kind}（未命名）", problem))
+    return ProcessValidationError(named)
 
 
 def read_xml(xml: bytes) -> etree._Element:
@@ -145,35 +189,35 @@ def read_xml(xml: bytes) -> etree._Element:
     the diagram download are UTF-8, and one encoding keeps a version's bytes and text the same thing.
     """
     if not xml.strip():
-        raise _refuse("文件为空 (empty file)")
+        raise _refuse("文件为空")
     if xml.startswith(_FOREIGN_BOMS):
-        raise _refuse("BPMN 文件必须是 UTF-8 编码（检测到 UTF-16/UTF-32 字节顺序标记）(file must be UTF-8)")
+        raise _refuse("BPMN 文件必须是 UTF-8 编码（检测到 UTF-16/UTF-32 字节顺序标记）")
     body = xml[len(codecs.BOM_UTF8):] if xml.startswith(codecs.BOM_UTF8) else xml
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise _refuse(f"BPMN 文件必须是 UTF-8 编码（第 {exc.start} 字节不是 UTF-8）(file must be UTF-8)") from None
+        raise _refuse(f"BPMN 文件必须是 UTF-8 编码（第 {exc.start} 字节不是 UTF-8）") from None
     if "\x00" in text:
-        raise _refuse("BPMN 文件必须是 UTF-8 编码（含有 NUL 字符，可能是 UTF-16）(file must be UTF-8)")
+        raise _refuse("BPMN 文件必须是 UTF-8 编码（含有 NUL 字符，可能是 UTF-16）")
     declared = _DECLARED_ENCODING.match(body)
     if declared and declared.group(1).decode("ascii", "replace").lower() not in ("utf-8", "utf8"):
         name = declared.group(1).decode("ascii", "replace")
-        raise _refuse(f"BPMN 文件声明的编码为 {name}，只接受 UTF-8 (declared encoding {name}; only UTF-8 is accepted)")
+        raise _refuse(f"BPMN 文件声明的编码为 {name}，只接受 UTF-8")
     if "<!DOCTYPE" in text or "<!ENTITY" in text:
-        raise _refuse("不允许 DOCTYPE 或实体声明 (DOCTYPE / entity declarations are not allowed)")
+        raise _refuse("不允许 DOCTYPE 或实体声明")
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
     try:
         root = etree.fromstring(body, parser=parser)
     except etree.XMLSyntaxError as exc:
-        raise _refuse(f"不是格式正确的 XML (not well-formed XML: {exc})") from None
+        raise _refuse(f"不是格式正确的 XML：{exc}") from None
     tree = root.getroottree()
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
-        raise _refuse("不允许 DOCTYPE 或实体声明 (DOCTYPE / entity declarations are not allowed)")
+        raise _refuse("不允许 DOCTYPE 或实体声明")
     if root.tag != f"{{{BPMN_NS}}}definitions":
-        raise _refuse(f"根元素必须是 bpmn:definitions（实际为 {root.tag}）(root element must be bpmn:definitions)")
+        raise _refuse(f"根元素必须是 bpmn:definitions（实际为 {root.tag}）")
     for sibling in [*root.itersiblings(preceding=True), *root.itersiblings()]:
         if isinstance(sibling, etree._ProcessingInstruction):
-            raise _refuse(f"不允许处理指令 <?{sibling.target} …?> (processing instructions are not allowed)")
+            raise _refuse(f"不允许处理指令 <?{sibling.target} …?>")
     return root
 
 
@@ -205,10 +249,10 @@ def _static_checks(root: etree._Element) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     for tag in FORBIDDEN_ELEMENTS:
         for el in root.iter(f"{{{BPMN_NS}}}{tag}"):
-            problems.append((el.get("id", tag), f"{tag} is not allowed: gradflow processes run no code"))
+            problems.append((el.get("id", ""), f"不允许使用 {tag}：审核流程不执行任何代码，请改用用户任务"))
     for el in root.xpath("//spiffworkflow:preScript | //spiffworkflow:postScript", namespaces=NS):
         owner = el.getparent().getparent()
-        problems.append((owner.get("id", "?"), "pre/post scripts are not allowed"))
+        problems.append((owner.get("id", ""), "不允许前置/后置脚本（preScript/postScript）：审核流程不执行任何代码"))
 
     for el in root.iter():
         if isinstance(el.tag, str):
@@ -218,7 +262,7 @@ def _static_checks(root: etree._Element) -> list[tuple[str, str]]:
                                  f"不允许命名空间 {ns or '（无）'} 中的元素 <{etree.QName(el).localname}>"
                                  "（只允许 BPMN、BPMNDI、DC、DI 与 spiffworkflow）"))
         elif isinstance(el, etree._ProcessingInstruction):
-            problems.append(("(file)", f"不允许处理指令 <?{el.target} …?>"))
+            problems.append(("", f"不允许处理指令 <?{el.target} …?>"))
     if problems:
         return problems  # foreign content: refuse before looking any further
 
@@ -228,7 +272,7 @@ def _static_checks(root: etree._Element) -> list[tuple[str, str]]:
                 "timeCycle"):
         for el in root.iter(f"{{{BPMN_NS}}}{tag}"):
             owner = el.getparent()
-            problems.append((owner.get("id", tag), f"{tag} is not allowed in a review process"))
+            problems.append((owner.get("id", ""), f"审核流程中不允许使用 {tag}（循环、多实例或定时器）"))
 
     lanes_of: dict[str, str] = {}
     problems.extend(_check_lanes(root))
@@ -236,20 +280,20 @@ def _static_checks(root: etree._Element) -> list[tuple[str, str]]:
         for ref in lane.iter(f"{{{BPMN_NS}}}flowNodeRef"):
             lanes_of[(ref.text or "").strip()] = lane.get("id", "")
     for task in root.iter(f"{{{BPMN_NS}}}userTask", f"{{{BPMN_NS}}}manualTask", f"{{{BPMN_NS}}}task"):
-        tid = task.get("id", "?")
+        tid = task.get("id", "")
         if task.tag != f"{{{BPMN_NS}}}userTask":
-            problems.append((tid, "only user tasks are supported; use a userTask"))
+            problems.append((tid, "只支持用户任务（userTask）：请把该任务改为用户任务"))
             continue
         if tid not in lanes_of:
-            problems.append((tid, "user task is not in a lane (lanes name the roles)"))
+            problems.append((tid, "用户任务不在任何泳道中：泳道决定由哪个角色办理，请把它放进一个泳道"))
         props = _properties(task)
         if not props.get("status"):
-            problems.append((tid, "user task has no 'status' property (the status label)"))
+            problems.append((tid, "用户任务缺少「状态名称」（status 属性），例如 二级待审"))
         if props.get("action") not in ACTIONS:
-            problems.append((tid, f"user task property 'action' must be one of {ACTIONS}"))
+            problems.append((tid, "用户任务的「动作」（action 属性）必须是 submit（学生提交）或 review（审核）"))
     for end in root.iter(f"{{{BPMN_NS}}}endEvent"):
         if not _properties(end).get("status"):
-            problems.append((end.get("id", "?"), "end event has no 'status' property"))
+            problems.append((end.get("id", ""), "结束事件缺少「状态名称」（status 属性），例如 完成"))
     return problems
 
 
@@ -270,9 +314,9 @@ def _check_lanes(root: etree._Element) -> list[tuple[str, str]]:
         if GENERATED_LANE_ID.match(lane_id):
             problems.append((lane_id, f"{where} 的 id 是编辑器自动生成的，请改为表示角色的英文标识（如 counselor、level1）"))
         elif not ROLE_KEY.match(lane_id):
-            problems.append((lane_id or "(lane)", f"{where} 的 id 不是有效的角色标识（字母开头，只含字母、数字、下划线，最多 32 位）"))
+            problems.append((lane_id, f"{where} 的 id 不是有效的角色标识（字母开头，只含字母、数字、下划线，最多 32 位）"))
         if not name:
-            problems.append((lane_id or "(lane)", f"{where} 没有名称：请填写该角色的显示名称"))
+            problems.append((lane_id, f"{where} 没有名称：请填写该角色的显示名称"))
         elif name in seen_names:
             problems.append((lane_id, f"{where} 与泳道 {seen_names[name]} 同名：每个泳道（角色）的名称必须不同"))
         else:
@@ -446,9 +490,10 @@ def _describe(root: etree._Element, spec: BpmnProcessSpec, process_id: str) -> d
     review_tasks = [t for t in tasks.values() if t["action"] == "review"]
     submitter_roles = {t["role"] for t in submit_tasks}
     if len(submitter_roles) != 1:
-        raise ProcessValidationError([(process_id, "all submit tasks must be in one lane (the student's)")])
+        where = "、".join(sorted(r or "（无泳道）" for r in submitter_roles)) or "无"
+        raise _Refused([(process_id, f"所有「学生提交」任务必须在同一个泳道（学生）中，现在分布在：{where}")])
     if not review_tasks:
-        raise ProcessValidationError([(process_id, "the process has no review task")])
+        raise _Refused([(process_id, "流程中没有审核任务（动作为 review 的用户任务）")])
     _check_on_behalf(tasks, {lane["role"] for lane in lanes}, {t["role"] for t in review_tasks})
     statuses: list[str] = []
     for t in [*submit_tasks[:1], *review_tasks, *submit_tasks[1:], *ends.values()]:
@@ -486,14 +531,14 @@ def _check_on_behalf(tasks: dict[str, dict[str, Any]], lane_roles: set[str], rev
         if not roles:
             continue
         if task["action"] != "submit":
-            problems.append((name, f"'{ON_BEHALF_PROPERTY}' is only allowed on submit tasks"))
+            problems.append((name, f"「可代为提交的角色」（{ON_BEHALF_PROPERTY}）只能设在学生提交的任务上"))
             continue
         unknown = [r for r in roles if r not in lane_roles]
         if unknown:
-            problems.append((name, f"'{ON_BEHALF_PROPERTY}' names lanes that do not exist: {', '.join(unknown)}"))
+            problems.append((name, f"「可代为提交的角色」（{ON_BEHALF_PROPERTY}）中的泳道不存在：{'、'.join(unknown)}"))
         not_reviewers = [r for r in roles if r in lane_roles and r not in reviewer_roles]
         if not_reviewers:
-            problems.append((name, f"'{ON_BEHALF_PROPERTY}' must name reviewer lanes (lanes with review tasks), "
-                                   f"not: {', '.join(not_reviewers)}"))
+            problems.append((name, f"「可代为提交的角色」（{ON_BEHALF_PROPERTY}）只能是有审核任务的泳道，"
+                                   f"不能是：{'、'.join(not_reviewers)}"))
     if problems:
-        raise ProcessValidationError(problems)
+        raise _Refused(problems)

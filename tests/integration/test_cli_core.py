@@ -95,7 +95,7 @@ def test_user_task_without_status_or_lane_is_refused(tmp_path: Path) -> None:
     no_status = xml.replace('<spiffworkflow:property name="status" value="中心待审" />', "")
     no_lane = xml.replace("<bpmn:flowNodeRef>review_centre</bpmn:flowNodeRef>", "")
     gradflow(tmp_path, "db", "upgrade")
-    for name, text, needle in (("a.bpmn", no_status, "status"), ("b.bpmn", no_lane, "lane")):
+    for name, text, needle in (("a.bpmn", no_status, "状态名称"), ("b.bpmn", no_lane, "泳道")):
         path = tmp_path / name
         path.write_text(text, encoding="utf-8")
         result = gradflow(tmp_path, "process", "deploy", str(path), check=False)

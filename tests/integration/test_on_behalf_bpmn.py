@@ -70,14 +70,14 @@ def _with_roles(source: Path, roles: str, *, on_task: str = "revise_report") -> 
 
 
 @pytest.mark.parametrize("roles, on_task, message", [
-    ("counselor registrar", "revise_report", "lanes that do not exist: registrar"),
-    ("student", "revise_report", "must name reviewer lanes"),
-    ("counselor", "review_level2", "only allowed on submit tasks"),
+    ("counselor registrar", "revise_report", "泳道不存在：registrar"),
+    ("student", "revise_report", "只能是有审核任务的泳道"),
+    ("counselor", "review_level2", "只能设在学生提交的任务上"),
 ])
 def test_deploy_refuses_on_behalf_roles_naming_no_reviewer_lane(roles: str, on_task: str, message: str) -> None:
     with pytest.raises(ProcessValidationError) as caught:
         parse_process(_with_roles(DEFAULT_BPMN, roles, on_task=on_task))
-    assert any(element == on_task and message in text for element, text in caught.value.problems), \
+    assert any(p.element_id == on_task and message in p.problem for p in caught.value.problems), \
         caught.value.problems
 
 

@@ -50,7 +50,7 @@ def test_each_issue_condition_is_refused_at_deploy_naming_the_gateway(db, condit
     before = ProcessVersion.select().count()
     with pytest.raises(ProcessValidationError) as caught:
         processes.deploy(xml, "evil.bpmn")
-    problems = dict(caught.value.problems)
+    problems = {p.element_id: p.problem for p in caught.value.problems}
     assert "gw_review_level2" in problems, problems
     reason = problems["gw_review_level2"]
     assert "网关「审核结果」(gw_review_level2)" in reason  # names id and name, in Chinese
@@ -68,7 +68,7 @@ def test_each_issue_condition_is_refused_at_deploy_naming_the_gateway(db, condit
 def test_more_conditions_that_would_fail_at_review_time_are_refused(condition: str) -> None:
     with pytest.raises(ProcessValidationError) as caught:
         parse_process(_with_condition(condition).encode("utf-8"))
-    assert "gw_review_level2" in dict(caught.value.problems)
+    assert "gw_review_level2" in {p.element_id: p.problem for p in caught.value.problems}
 
 
 def test_a_default_flow_covers_decisions_no_condition_selects() -> None:

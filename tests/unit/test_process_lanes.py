@@ -26,21 +26,21 @@ def test_a_lane_without_a_name_is_refused() -> None:
     text = DEFAULT_BPMN.read_text(encoding="utf-8")
     assert COUNSELOR_NAME in text
     problems = _refused(text.replace(" " + COUNSELOR_NAME, "", 1))
-    assert any(p["element"] == "counselor" and "没有名称" in p["problem"] for p in problems), problems
+    assert any(p["element_id"] == "counselor" and "没有名称" in p["problem"] for p in problems), problems
 
 
 def test_two_lanes_with_one_name_are_refused() -> None:
     text = DEFAULT_BPMN.read_text(encoding="utf-8")
     duplicated = text.replace('name="中心（就业指导中心）"', COUNSELOR_NAME, 1)
     problems = _refused(duplicated)
-    assert any(p["element"] == "centre" and "同名" in p["problem"] and "counselor" in p["problem"]
+    assert any(p["element_id"] == "centre" and "同名" in p["problem"] and "counselor" in p["problem"]
                for p in problems), problems
 
 
 def test_an_editor_generated_lane_id_is_refused_naming_the_lane() -> None:
     text = DEFAULT_BPMN.read_text(encoding="utf-8").replace('"counselor"', '"Lane_19bv7pb"')
     problems = _refused(text)
-    assert any(p["element"] == "Lane_19bv7pb" and "二级用户（辅导员）" in p["problem"] and "自动生成" in p["problem"]
+    assert any(p["element_id"] == "Lane_19bv7pb" and "二级用户（辅导员）" in p["problem"] and "自动生成" in p["problem"]
                for p in problems), problems
 
 
