@@ -39,7 +39,8 @@
 
   function clearMarkers() {
     var canvas = modeler.get("canvas");
-    marked.forEach(function (id) { try { canvas.removeMarker(id, MARKER); } catch (e) { /* element gone */ } });
+    // Elements, not ids: a lane whose id (its role key) was just corrected keeps its shape.
+    marked.forEach(function (el) { try { canvas.removeMarker(el, MARKER); } catch (e) { /* element deleted */ } });
     marked = [];
   }
 
@@ -65,10 +66,16 @@
       if (known) { head.type = "button"; head.dataset.elementId = id; }
       head.textContent = p.element_name || id || "整个流程";
       li.appendChild(head);
+      if (id && (p.element_name || "").indexOf(id) < 0) {
+        var small = document.createElement("span");
+        small.className = "muted small";
+        small.textContent = " " + id;
+        li.appendChild(small);
+      }
       li.appendChild(document.createTextNode("：" + (p.problem || "")));
       li.dataset.elementId = id;
       list.appendChild(li);
-      if (known && marked.indexOf(id) < 0) { canvas.addMarker(id, MARKER); marked.push(id); }
+      if (known && marked.indexOf(known) < 0) { canvas.addMarker(known, MARKER); marked.push(known); }
     });
     okBox.hidden = problems.length > 0;
   }
@@ -109,6 +116,7 @@
   }
 
   function schedule() {
+    sequence++;  // a check still on its way describes an older diagram: its answer is dropped
     valid = false;
     refreshButtons();
     setState("已修改，等待校验…");
