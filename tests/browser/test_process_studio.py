@@ -14,6 +14,7 @@ import difflib
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from service.cli.demo import prepare_demo
 from service.config import PROJECT_ROOT
@@ -120,10 +121,13 @@ ADD_LEVEL_SHAPES = """() => {
 }"""
 
 
-def _select(page, element_id: str) -> None:
+def _select(page, element_id: str, *, gradflow: bool = True) -> None:
     page.evaluate("""(id) => { const m = window.gradflowStudio;
         m.get('selection').select(m.get('elementRegistry').get(id)); }""", element_id)
-    page.wait_for_selector("[data-group-id='group-gradflow']")
+    if gradflow:
+        page.wait_for_selector("[data-group-id='group-gradflow']")
+    else:
+        page.wait_for_selector("[data-group-id='group-gradflow']", state="detached")
 
 
 def _until(page, element_id: str, condition: str) -> None:
@@ -207,6 +211,10 @@ def test_admin_adds_a_first_level_through_the_panel_and_deploys_without_activati
         _select(page, flow)
         _choose(page, "gradflow-decision", decision)
         _until(page, flow, f"!!bo.conditionExpression && bo.conditionExpression.body === 'decision == \"{decision}\"'")
+    # The counselor's and the centre's 代为提交 of a returned report: the new level may do it too.
+    _select(page, "revise_report")
+    assert page.locator("#bio-properties-panel-gradflow-on_behalf_roles").input_value() == "counselor centre"
+    _set_property(page, "revise_report", "on_behalf_roles", "counselor level1 centre")
     assert _problems(page) == [], _problems(page)
     assert page.locator("#studio-ok").is_visible() and page.locator("#studio-deploy").is_enabled()
     assert page.locator(".gf-problem").count() == 0  # the markers went with the problems (also the renamed lane's)
@@ -225,5 +233,45 @@ def test_admin_adds_a_first_level_through_the_panel_and_deploys_without_activati
     assert not deployed.active and processes.active_version().id == two_level.id  # deployed, not activated
     assert [(lv["level"], lv["role"]) for lv in deployed.meta["levels"]] == [
         ("二级", "counselor"), ("一级", "level1"), ("中心", "centre")]
+    assert {"role": "level1", "name": "一级用户（院系）"} in deployed.meta["lanes"]
+    assert deployed.meta["tasks"]["revise_report"]["on_behalf_roles"] == ["counselor", "level1", "centre"]
+    assert console == [], console
+    page.context.close()
+
+
+def test_the_panel_keeps_bad_role_keys_and_unknown_roles_out_of_the_model(live_server, browser, demo, tmp_path) -> None:
+    page = new_page(browser, downloads=True)
+    console = _watch(page)
+    login(page, live_server.url, "", demo.admin, demo.password)
+    _open_editor(page, live_server.url)
+    assert _problems(page) == []
+    _select(page, "counselor")
+    field = page.locator("#bio-properties-panel-gradflow-lane-id")
+    for bad, says in (("二级", "字母开头"), ("Lane_0abc123", "自动生成"), ("centre", "已有元素")):
+        field.fill(bad)
+        expect(page.locator("[data-entry-id='gradflow-lane-id'] .bio-properties-panel-error")).to_contain_text(says)
+    page.wait_for_timeout(700)  # longer than the panel's debounce: nothing was written
+    assert page.evaluate("() => !!window.gradflowStudio.get('elementRegistry').get('counselor')")
+    field.fill("counselor")
+    _select(page, "fill_report")  # a submit task offers 代为提交; a review task does not
+    assert page.locator("#bio-properties-panel-gradflow-on_behalf_roles").count() == 1
+    assert page.locator("#bio-properties-panel-gradflow-level").count() == 0
+    page.locator("#bio-properties-panel-gradflow-on_behalf_roles").fill("counselor dean")
+    expect(page.locator("[data-entry-id='gradflow-on_behalf_roles'] .bio-properties-panel-error")).to_contain_text(
+        "没有这些泳道：dean")
+    _select(page, "review_level2")
+    assert page.locator("#bio-properties-panel-gradflow-on_behalf_roles").count() == 0
+    assert page.locator("#bio-properties-panel-gradflow-level").input_value() == "二级"
+    _select(page, "flow_start", gradflow=False)  # not leaving a gateway: no 审核结果
+    assert page.locator("#bio-properties-panel-gradflow-decision").count() == 0
+    _select(page, "end")
+    assert page.locator("#bio-properties-panel-gradflow-status").input_value() == "完成"
+    # 下载 BPMN gives the diagram as it is in the editor, unchanged here.
+    with page.expect_download() as info:
+        page.locator("#studio-download").click()
+    saved = tmp_path / "download.bpmn"
+    info.value.save_as(saved)
+    assert saved.read_text(encoding="utf-8") == _save_xml(page)
+    assert "fill_report" in saved.read_text(encoding="utf-8") and "dean" not in saved.read_text(encoding="utf-8")
     assert console == [], console
     page.context.close()

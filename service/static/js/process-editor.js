@@ -115,7 +115,13 @@
     });
   }
 
+  var dirty = false;  // edits not yet deployed or downloaded: leaving the page asks first
+  window.addEventListener("beforeunload", function (event) {
+    if (dirty && !busy) { event.preventDefault(); event.returnValue = ""; }
+  });
+
   function schedule() {
+    dirty = true;
     sequence++;  // a check still on its way describes an older diagram: its answer is dropped
     valid = false;
     refreshButtons();
@@ -164,6 +170,7 @@
       document.body.appendChild(a);
       a.click();
       a.remove();
+      dirty = false;
       setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
     });
   });
