@@ -1,7 +1,19 @@
-// Chinese labels for the Modeler's palette, context pad and the standard properties groups the
-// studio keeps (常规: id, name). Strings not listed stay English; {placeholders} are filled in.
+// Chinese labels for the Modeler's palette, context pad, the panel header (element types) and the
+// standard properties groups the studio keeps (常规: id, name). Strings not listed stay English; {placeholders} are filled in.
 var ZH = {
   "General": "常规",
+  "User Task": "用户任务",
+  "Task": "任务",
+  "Lane": "泳道",
+  "Sequence Flow": "连线",
+  "Conditional Flow": "条件连线",
+  "Default Flow": "默认连线",
+  "Exclusive Gateway": "排他网关",
+  "Parallel Gateway": "并行网关",
+  "Start Event": "开始事件",
+  "End Event": "结束事件",
+  "Collaboration": "协作",
+  "Process": "流程",
   "Name": "名称",
   "ID": "ID",
   "Documentation": "说明",
