@@ -24,8 +24,8 @@ blp = Blueprint("deadline", __name__, url_prefix="/api/v1/deadline", description
 Instant = validate.Length(max=64)
 
 
-def _centre_roles() -> list[str]:
-    return [centre_role()]
+def _centre_roles(actor: Actor | None = None) -> list[str]:
+    return [centre_role(actor)]
 
 
 class DeadlineInSchema(Schema):

@@ -20,9 +20,9 @@ blp = Blueprint("roster", __name__, url_prefix="/api/v1/roster", description="Ro
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def importer_roles() -> list[str]:
+def importer_roles(actor: Actor | None = None) -> list[str]:
     """The centre (the role of the last review level, whole-school) and admin import rosters."""
-    return [centre_role(), ADMIN_ROLE]
+    return [centre_role(actor), ADMIN_ROLE]
 
 
 @blp.route("/import", methods=["POST"])

@@ -109,14 +109,15 @@ def require_actor() -> Actor:
     return actor
 
 
-def login_required(roles: Callable[[], list[str]] | list[str] | None = None) -> Callable:
-    """Decorator: the view gets `actor`; `roles` (or a callable giving them) limits who may call."""
+def login_required(roles: Callable[[Actor], list[str]] | list[str] | None = None) -> Callable:
+    """Decorator: the view gets `actor`; `roles` (or a callable giving them for the caller, whose
+    school may run another process version) limits who may call."""
 
     def decorate(view: Callable) -> Callable:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             actor = require_actor()
-            allowed = roles() if callable(roles) else roles
+            allowed = roles(actor) if callable(roles) else roles
             if allowed is not None and actor.role not in allowed:
                 raise PermissionDenied()
             return view(*args, actor=actor, **kwargs)

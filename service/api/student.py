@@ -21,8 +21,8 @@ def _settings():
     return current_app.config["GRADFLOW"]
 
 
-def _submitter_roles() -> list[str]:
-    return [processes.active_definition()[1].submitter_role]
+def _submitter_roles(actor: Actor | None = None) -> list[str]:
+    return [processes.active_definition(actor.school_code if actor else None)[1].submitter_role]
 
 
 class VerifySchema(Schema):

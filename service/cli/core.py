@@ -70,17 +70,32 @@ def process_list() -> None:
                    f"{v.process_id} ({v.source_name})")
 
 
-@process_group.command("activate", help="指定新记录使用的流程版本")
+@process_group.command("activate", help="指定新记录使用的流程版本（全部学校，或用 --school 指定学校）")
 @click.argument("version")
-def process_activate(version: str) -> None:
+@click.option("--school", "schools", multiple=True, help="只对这些学校启用（学校代码，可重复）")
+def process_activate(version: str, schools: tuple[str, ...]) -> None:
     from service.services import processes
 
     open_db()
     try:
-        v = processes.activate(version)
+        v = processes.activate(version, schools=list(schools) if schools else None)
     except GradflowError as exc:
         raise _fail(exc) from None
-    click.echo(f"version {v.id} {v.sha256[:12]} is active")
+    where = f"for {', '.join(dict.fromkeys(schools))}" if schools else "for every school"
+    click.echo(f"version {v.id} {v.sha256[:12]} is active {where}")
+
+
+@process_group.command("rollback", help="重新启用上一个启用过的版本（运行中的记录保持原版本）")
+@click.option("--school", default=None, help="只回滚这所学校单独启用的版本")
+def process_rollback(school: str | None) -> None:
+    from service.services import processes
+
+    open_db()
+    try:
+        v = processes.rollback(school=school)
+    except GradflowError as exc:
+        raise _fail(exc) from None
+    click.echo(f"version {v.id} {v.sha256[:12]} is active {'for ' + school if school else 'for every school'}")
 
 
 @process_group.command("migrate", help="把等待中的流程实例迁移到指定版本")

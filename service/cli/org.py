@@ -50,15 +50,15 @@ def _read_password() -> str:
 @click.option("--name", "display_name", default="", help="显示名")
 def user_add(username: str, role: str, school_code: str | None, colleges: tuple[str, ...],
              majors: tuple[str, ...], display_name: str) -> None:
-    from service.services import accounts, processes
+    from service.services import accounts
 
     open_db()
     password = _read_password()
     try:
-        _, definition = processes.active_definition()
         # creator=None: the operator at the command line, the only one who may create admin accounts.
+        # The role may be one of a deployed version not yet active (accounts before activation).
         user = accounts.create_user(username, password, role, school_code=school_code, creator=None,
-                                    definition=definition, colleges=list(colleges),
+                                    colleges=list(colleges),
                                     majors=list(majors), display_name=display_name)
     except GradflowError as exc:
         raise click.ClickException(exc.message) from None

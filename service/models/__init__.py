@@ -9,7 +9,14 @@ from service.models.deadlines import DeadlineExtension, SchoolDeadline
 from service.models.notify import Delivery, Notification, NotifyMark, NotifySchedule, NotifyTemplate
 from service.models.org import College, Major, School, Throttle, User, UserScope, UserSession
 from service.models.records import Record, RosterStudent
-from service.models.workflow import AuditEvent, AuditHead, PendingTask, ProcessInstance, ProcessVersion
+from service.models.workflow import (
+    AuditEvent,
+    AuditHead,
+    PendingTask,
+    ProcessActivation,
+    ProcessInstance,
+    ProcessVersion,
+)
 
 ALL_MODELS = [
     School,
@@ -42,6 +49,7 @@ __all__ = [
     "NotifySchedule",
     "NotifyTemplate",
     "PendingTask",
+    "ProcessActivation",
     "ProcessInstance",
     "ProcessVersion",
     "Record",

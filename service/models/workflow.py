@@ -124,3 +124,20 @@ class AuditHead(BaseModel):
     seq = IntegerField(default=0)
     hash = CharField(max_length=64)
     updated_at = DateTimeField(default=utcnow)
+
+
+class ProcessActivation(BaseModel):
+    """Which version new records of a school start on, with its history (so a roll back knows the
+    previous one). school_code "" is the deployment default: every school without its own row."""
+
+    version_id: int
+
+    id = AutoField()
+    school_code = CharField(max_length=10, default="")
+    version = ForeignKeyField(ProcessVersion, backref="activations", on_delete="CASCADE")
+    current = BooleanField(default=True)
+    activated_by = CharField(max_length=64, default="")
+    activated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("school_code", "current"), False),)

@@ -165,7 +165,7 @@ def _match_and_create(req: BindRequest, school: School, school_code: str, studen
         _fail(ticket, "student_no", "不在上报范围，如有疑问请联系学院")
     deadlines.require_binding_open(school_code, student.college_id, student_no, settings)  # 403 binding_closed
 
-    _, definition = processes.active_definition()
+    _, definition = processes.active_definition(school_code)
     try:
         with write_transaction():
             if User.select().where((User.school == school_code) & (User.username == student_no)).exists():

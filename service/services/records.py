@@ -62,7 +62,7 @@ def chosen_major(actor: Actor, school_code: str, college_id: int | None, school:
 
 def _editor_label(actor: Actor) -> str:
     """How a student's message names the reviewer who edited: the level's label and the username."""
-    definition = processes.active_definition()[1]
+    definition = processes.active_definition(actor.school_code)[1]
     return f"{definition.role_label(actor.role)}（{actor.username}）"
 
 

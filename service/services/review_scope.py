@@ -13,28 +13,44 @@ from service.models import PendingTask, ProcessVersion
 from service.services import processes
 from service.services.actors import ADMIN_ROLE, Actor
 from service.validation.identity import mask_id_number
+from service.workflow.definitions import ProcessDefinition
 
 
-def reviewer_roles() -> list[str]:
-    _, definition = processes.active_definition()
-    return definition.reviewer_roles
+def _school(actor: Actor | None) -> str | None:
+    return actor.school_code if actor is not None else None
 
 
-def reviewer_or_admin_roles() -> list[str]:
-    return [*reviewer_roles(), ADMIN_ROLE]
+def reviewer_roles(actor: Actor | None = None) -> list[str]:
+    """The review roles of every version the actor's school uses or used (newest first): after a
+    roll back, reviewers of the earlier version still act on the records running on it."""
+    roles: list[str] = []
+    for definition in processes.definitions_in_use(_school(actor)):
+        roles.extend(r for r in definition.reviewer_roles if r not in roles)
+    return roles
 
 
-def centre_role() -> str:
-    return processes.active_definition()[1].school_wide_role
+def reviewer_or_admin_roles(actor: Actor | None = None) -> list[str]:
+    return [*reviewer_roles(actor), ADMIN_ROLE]
 
 
-def audit_roles() -> list[str]:
-    return [centre_role(), ADMIN_ROLE]
+def school_definition(actor: Actor | None) -> ProcessDefinition:
+    """The definition new records of the actor's school start on (the default for the admin)."""
+    return processes.active_definition(_school(actor))[1]
+
+
+def centre_role(actor: Actor | None = None) -> str:
+    """The school-wide role (the last review level) of the actor's school's active version."""
+    return school_definition(actor).school_wide_role
+
+
+def audit_roles(actor: Actor | None = None) -> list[str]:
+    return [centre_role(actor), ADMIN_ROLE]
 
 
 def needs_full_id(actor: Actor) -> bool:
-    """Only the centre sees full numbers (in exports and, on request, in a record view)."""
-    return actor.role == centre_role()
+    """Only the centre sees full numbers (in exports and, on request, in a record view): the role of
+    the last review level of the school's active version."""
+    return actor.role == centre_role(actor)
 
 
 def id_for(actor: Actor, number: str) -> str:
@@ -66,9 +82,9 @@ def pending_scope(actor: Actor) -> Expression:
     return clause if grants is None else clause & grants
 
 
-def level_index(role: str) -> int | None:
-    """Position of a role among the review levels of the active process (None: not a reviewer)."""
-    for i, level in enumerate(processes.active_definition()[1].meta["levels"]):
+def level_index(role: str, school_code: str | None = None) -> int | None:
+    """Position of a role among the review levels of the school's process (None: not a reviewer)."""
+    for i, level in enumerate(processes.active_definition(school_code)[1].meta["levels"]):
         if level["role"] == role:
             return i
     return None

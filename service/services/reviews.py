@@ -22,7 +22,7 @@ from service.errors import Conflict, InvalidInput, PermissionDenied
 from service.models import Major, PendingTask, ProcessInstance, Record
 from service.services import processes
 from service.services.actors import Actor
-from service.services.review_scope import pending_scope
+from service.services.review_scope import pending_scope, reviewer_roles
 from service.services.transitions import (
     PreparedStep,
     ProcessConditionFailed,
@@ -83,8 +83,7 @@ def review_batch(actor: Actor, decision: str, comment: str = "", *, record_ids: 
         raise InvalidInput("请选择记录或专业（二者选其一）", details={"record_ids": ["与 majors 二选一"]})
     if len(ids) > MAX_BATCH or len(major_ids) > MAX_BATCH:
         raise InvalidInput(f"一次最多审核{MAX_BATCH}条", details={"record_ids": [f"最多{MAX_BATCH}条"]})
-    _, definition = processes.active_definition()
-    if actor.role not in definition.reviewer_roles:
+    if actor.role not in reviewer_roles(actor):
         raise PermissionDenied("您的角色不参与审核", code="wrong_lane")
 
     query = (PendingTask.select(PendingTask.record, PendingTask.major)
@@ -155,7 +154,7 @@ def _explain(actor: Actor, missing: list[int], result: BatchResult) -> None:
     """Why each selected record is not a candidate, with one query for all of them."""
     if not missing:
         return
-    _, definition = processes.active_definition()
+    _, definition = processes.active_definition(actor.school_code)
     order = [lv["role"] for lv in definition.meta["levels"]]
     mine = order.index(actor.role)
     info: dict[int, tuple[Any, ...]] = {}

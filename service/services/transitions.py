@@ -113,7 +113,7 @@ def start_instance(record: Record, actor: Actor, *, action: str = "create",
     Call inside the transaction that creates the record, so record, instance and audit land together.
     Returns the instance id.
     """
-    version, definition = processes.active_definition()
+    version, definition = processes.active_definition(record.school_id)
     workflow = engine.start(definition)
     snap = engine.snapshot(definition, workflow)
     instance_id = statements.insert_instance(

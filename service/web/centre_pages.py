@@ -81,7 +81,10 @@ def _colours(d: ProcessDefinition, statuses: list[str]) -> dict[str, str]:
 def accounts_page(actor: Actor) -> str | Response | tuple[str, int]:
     """The school's reviewer accounts with their college / major scopes; the form creates one."""
     d = active_definition()
-    roles = accounts.creatable_roles(actor, d)  # the service enforces the same rule on create
+    # The roles of the school's version and of deployed ones not yet active (accounts before activation);
+    # the service enforces the same rule on create.
+    role_labels = dict(accounts.account_roles(actor, actor.school_code))
+    roles = list(role_labels)
     error: GradflowError | None = None
     form = request.form
     if request.method == "POST":
@@ -96,7 +99,7 @@ def accounts_page(actor: Actor) -> str | Response | tuple[str, int]:
             majors = [m.code for _, ms in units for m in ms if m.id in major_ids]
             user = accounts.create_user(
                 form.get("username", "").strip(), password, form.get("role", ""), school_code=actor.school_code,
-                creator=actor, colleges=colleges, majors=majors, definition=d,
+                creator=actor, colleges=colleges, majors=majors,
                 display_name=form.get("display_name", "").strip(),
             )
         except GradflowError as exc:
@@ -105,14 +108,15 @@ def accounts_page(actor: Actor) -> str | Response | tuple[str, int]:
             flash(f"已创建账号 {user.username}", "success")
             return redirect(url_for("web_centre.accounts_page"))
     rows = progress.reviewer_accounts(actor.school_code or "", roles)
-    return render_template("centre/accounts.html", accounts=rows, roles=[(r, d.role_label(r)) for r in roles],
+    return render_template("centre/accounts.html", accounts=rows, roles=list(role_labels.items()),
                            units=progress.school_units(actor.school_code or ""), error=error, form=form,
-                           role_label=d.role_label, scope_hint=_scope_hint(d, roles)), (error.status if error else 200)
+                           role_label=lambda r: role_labels.get(r) or d.role_label(r),
+                           scope_hint=_scope_hint(d, role_labels)), (error.status if error else 200)
 
 
-def _scope_hint(d: ProcessDefinition, roles: list[str]) -> str:
+def _scope_hint(d: ProcessDefinition, role_labels: dict[str, str]) -> str:
     """The accounts form says up front that the levels below the centre need a college or major."""
-    below = [d.role_label(r) for r in roles if r != d.school_wide_role]
+    below = [label for r, label in role_labels.items() if r != d.school_wide_role]
     return f"{'、'.join(below)}账号只能审核所选院系或专业的学生；不再默认为全校。" if below else ""
 
 

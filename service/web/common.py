@@ -21,7 +21,7 @@ from service.clock import beijing_text
 from service.codes import region_path
 from service.config import Settings
 from service.errors import GradflowError, PermissionDenied, Unauthorized
-from service.services import processes
+from service.services import processes, review_scope
 from service.services.actors import ADMIN_ROLE, Actor
 from service.workflow.definitions import ProcessDefinition
 
@@ -35,7 +35,9 @@ def settings() -> Settings:
 
 
 def active_definition() -> ProcessDefinition:
-    return processes.active_definition()[1]
+    """The definition of the logged-in account's school (its own version, else the default)."""
+    actor = current_actor()
+    return processes.active_definition(actor.school_code if actor is not None else None)[1]
 
 
 def roles_for(kind: str, definition: ProcessDefinition | None = None) -> set[str]:
@@ -97,6 +99,8 @@ def page(*kinds: str) -> Callable:
                 d = active_definition()
                 for kind in kinds:
                     allowed |= roles_for(kind, d)
+                if REVIEWER in kinds:  # also the levels of versions the school used before a roll back
+                    allowed |= set(review_scope.reviewer_roles(actor))
                 if actor.role not in allowed:
                     raise PermissionDenied("您的账号不能访问此页面")
             return view(*args, actor=actor, **kwargs)
@@ -178,7 +182,7 @@ def _nav_items() -> list[tuple[str, str, str]]:
                      ("web_centre.roster", "学籍导入"), ("web_centre.accounts_page", "账号管理"),
                      ("web_deadline.deadline_page", "截止时间"), ("web_notify.centre_notifications", "消息通知"),
                      ("web_centre.process_versions", "流程版本")]
-        elif actor.role in d.reviewer_roles:
+        elif actor.role in review_scope.reviewer_roles(actor):
             items = [("web_console.index", "生源管理")]
     if items and not actor.is_admin:
         unread = _unread_messages()

@@ -7,7 +7,12 @@ recovery and admin_actions are imported by their own path (they depend on bindin
 themselves use this package).
 """
 
-from service.services.accounts.creation import creatable_roles, create_user
+from service.services.accounts.creation import (
+    account_roles,
+    creatable_roles,
+    create_user,
+    definition_for_role,
+)
 from service.services.accounts.login import authenticate, login_limits
 from service.services.accounts.passwords import (
     COMMON_PASSWORDS_FILE,
@@ -29,6 +34,6 @@ from service.services.accounts.sessions import (
 __all__ = [
     "COMMON_PASSWORDS_FILE", "MIN_PASSWORD_LENGTH", "SESSION_TOUCH_SECONDS", "authenticate", "change_own_password",
     "check_password_strength",
-    "creatable_roles", "create_user", "end_session", "hash_password", "login_limits", "revoke_sessions",
+    "account_roles", "creatable_roles", "create_user", "definition_for_role", "end_session", "hash_password", "login_limits", "revoke_sessions",
     "set_active", "set_password", "start_session", "user_for_session",
 ]

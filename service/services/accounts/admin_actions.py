@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from service.db import write_transaction
 from service.errors import InvalidInput, NotFound, PermissionDenied
 from service.models import Record, RosterStudent, School, User
-from service.services import audit, processes
+from service.services import audit, processes, review_scope
 from service.services.accounts.locks import account_chain, clear_login_locks
 from service.services.accounts.passwords import hash_password
 from service.services.accounts.recovery import KEY_PREFIX as RECOVER_PREFIX
@@ -82,12 +82,13 @@ def allowed_actions(actor: Actor, target: User, definition: ProcessDefinition) -
 
 
 def _target(actor: Actor, user_id: int, action: str) -> tuple[User, ProcessDefinition]:
-    definition = processes.active_definition()[1]
-    if actor.role != ADMIN_ROLE and actor.role not in definition.reviewer_roles:
+    if actor.role != ADMIN_ROLE and actor.role not in review_scope.reviewer_roles(actor):
         raise PermissionDenied("您的账号不能管理其他账号", code="role_not_allowed")
     target = User.get_or_none(User.id == user_id)
     if target is None:
         raise NotFound("账号不存在", code="account_not_found")
+    # The levels of the target's school (a school may run its own process version).
+    definition = processes.active_definition(target.school_id or actor.school_code)[1]
     if action not in allowed_actions(actor, target, definition):
         if actor.user_id == target.id:
             raise InvalidInput("不能对自己的账号执行此操作，修改密码请用“修改密码”", code="own_account")
@@ -150,6 +151,7 @@ def school_wide_accounts(actor: Actor) -> list[User]:
     each row carries `school_name`. Only the admin may list them (404 for anyone else)."""
     if not actor.is_admin:
         raise NotFound()
-    role = processes.active_definition()[1].school_wide_role
+    roles = sorted({d.school_wide_role for d in processes.definitions_in_use()}
+                   | {processes.active_definition(code)[1].school_wide_role for code in processes.school_versions()})
     return list(User.select(User, School.name.alias("school_name")).join(School)
-                .where(User.role == role).order_by(User.school, User.username).objects())
+                .where(User.role.in_(roles)).order_by(User.school, User.username).objects())

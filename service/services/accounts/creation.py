@@ -36,6 +36,30 @@ def creatable_roles(creator: Actor | None, definition: ProcessDefinition) -> lis
     return [r for r in below if r != definition.school_wide_role]
 
 
+def definition_for_role(role: str, school_code: str | None) -> ProcessDefinition:
+    """The definition an account's role is checked against: the school's active version when it has
+    the role, else the newest deployed version that has it. Accounts for the levels of a version not
+    yet active can so exist before activation, and records never wait at a level nobody can review."""
+    current = processes.active_definition(school_code)[1]
+    if role == ADMIN_ROLE or role in current.roles:
+        return current
+    for candidate in [*processes.definitions_in_use(school_code), *processes.deployed_definitions()]:
+        if role in candidate.roles:
+            return candidate
+    return current
+
+
+def account_roles(creator: Actor, school_code: str | None) -> list[tuple[str, str]]:
+    """(role, label) the creator may hand out in the school, over its active version and every
+    deployed one (the active version's roles first)."""
+    found: dict[str, str] = {}
+    current = processes.active_definition(school_code)[1]
+    for candidate in [current, *processes.definitions_in_use(school_code), *processes.deployed_definitions()]:
+        for role in creatable_roles(creator, candidate):
+            found.setdefault(role, candidate.role_label(role))
+    return list(found.items())
+
+
 def _check_creator(creator: Actor | None, role: str, school_code: str | None, colleges: Sequence[str],
                    majors: Sequence[str], definition: ProcessDefinition) -> None:
     """Refuse (403) a role above the creator's reach, another school, or grants beyond its own scope."""
@@ -87,7 +111,7 @@ def create_user(username: str, password: str, role: str, *, school_code: str | N
     creatable_roles applies to everyone else. `allowed_roles` may narrow the choice further.
     """
     if definition is None:
-        definition = processes.active_definition()[1]
+        definition = definition_for_role(role, school_code)
     lanes = list(dict.fromkeys(definition.roles))
     username = normalise_code(username)
     if not username:

@@ -65,7 +65,7 @@ def recover_password(req: RecoverRequest, settings: Settings) -> User:
 
 
 def _reset(school_code: str, student_no: str, password: str) -> User:
-    submitter = processes.active_definition()[1].submitter_role
+    submitter = processes.active_definition(school_code)[1].submitter_role
     user = User.get_or_none((User.school == school_code) & (User.username == student_no) & (User.role == submitter))
     if user is None:
         raise NotFound("该学号尚未绑定学籍，请先完成学籍绑定", code="not_bound", details={"bind_url": BIND_PATH})

@@ -60,7 +60,7 @@ def _school_of(actor: Actor) -> str:
 
 def _require_centre(actor: Actor) -> str:
     code = _school_of(actor)
-    if actor.role != review_scope.centre_role():
+    if actor.role != review_scope.centre_role(actor):
         raise PermissionDenied("只有就业指导中心可以设置截止时间")
     return code
 

@@ -23,7 +23,7 @@ MAX_REMINDERS_PER_REQUEST = 20000
 
 
 def _centre_school(actor: Actor) -> str:
-    if actor.is_admin or actor.role != review_scope.centre_role() or not actor.school_code:
+    if actor.is_admin or actor.role != review_scope.centre_role(actor) or not actor.school_code:
         raise NotFound()  # the page does not exist for anyone else
     return actor.school_code
 
@@ -147,7 +147,7 @@ def set_reminder_days(actor: Actor, days: Any) -> int:
 def remind(actor: Actor, targets: list[tuple[outbox.Recipient, str]], *, deadline_text: str = "") -> int:
     """A reviewer's 提醒 to the students of a chase list (already limited to the actor's scope by the
     caller); one audit event on the school's chain says who reminded how many."""
-    if actor.is_admin or actor.role not in review_scope.reviewer_roles() or not actor.school_code:
+    if actor.is_admin or actor.role not in review_scope.reviewer_roles(actor) or not actor.school_code:
         raise PermissionDenied("只有审核人员可以发送提醒", code="role_not_allowed")
     if not targets:
         raise InvalidInput("没有需要提醒的学生", code="nobody_to_remind")

@@ -71,8 +71,9 @@ def daily_digest(school_code: str, school_name: str, settings: Settings, now: da
     local = now + timedelta(hours=8)
     if local.hour < settings.notify_digest_hour:
         return 0
-    definition = processes.active_definition()[1]
-    levels = [r for r in dict.fromkeys(definition.reviewer_roles)]
+    levels: list[str] = []
+    for definition in processes.definitions_in_use(school_code):
+        levels.extend(r for r in definition.reviewer_roles if r not in levels)
     sent = 0
     with write_transaction():
         if not _claim_mark(f"digest:{school_code}:{local.date().isoformat()}", {}):

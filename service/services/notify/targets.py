@@ -16,7 +16,7 @@ UNBOUND_LABEL = "未绑定"  # a product state before any process starts, not a 
 def open_students(school_code: str, *, skip_students: frozenset[str] = frozenset(),
                   skip_colleges: frozenset[int] = frozenset()) -> Iterator[tuple[Recipient, str]]:
     """(recipient, state label) of each student of the school who still has to act."""
-    submitter = processes.active_definition()[1].submitter_role
+    submitter = processes.active_definition(school_code)[1].submitter_role
     waiting = (Record.select(Record.id, Record.student_no, Record.college, PendingTask.status.alias("status"))
                .join(PendingTask, on=(PendingTask.record == Record.id))
                .where((Record.school == school_code) & (PendingTask.role == submitter))

@@ -1,18 +1,21 @@
 """Process versions: deploy a BPMN file, choose the active one, load definitions, migrate instances.
 
 Versions are keyed by the sha256 of the file's bytes, so deploying the same bytes twice is a no-op.
-New records start on the active version; running instances stay on the version they began with.
+New records start on their school's active version (process_activation: the school's own row, else
+the default row); running instances stay on the version they began with.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from service.db import database, write_transaction
-from service.errors import NotFound
-from service.models import ProcessVersion
+from service.errors import InvalidInput, NotFound
+from service.models import ProcessActivation, ProcessVersion, School
 from service.services import audit
 from service.services.actors import SYSTEM, Actor
 from service.workflow.definitions import ProcessDefinition, parse_process, sha256_of
@@ -74,18 +77,125 @@ def deploy_file(path: Path, *, actor: Actor = SYSTEM, activate: bool = False) ->
 
 
 def _set_active(version: ProcessVersion, actor: Actor) -> None:
-    ProcessVersion.update(active=False).where(ProcessVersion.active == True).execute()  # noqa: E712
-    ProcessVersion.update(active=True).where(ProcessVersion.id == version.id).execute()
-    version.active = True
+    """Make `version` the default of every school (ending the schools' own activations)."""
+    ProcessActivation.update(current=False).where(ProcessActivation.current == True).execute()  # noqa: E712
+    _record_activation("", version, actor)
     audit.append("system", actor=actor.username, actor_role=actor.role, action="activate",
-                 process_version=version.sha256, data_changed={"version_id": version.id})
+                 process_version=version.sha256, data_changed={"version_id": version.id, "schools": "all"})
 
 
-def activate(ref: str, *, actor: Actor = SYSTEM) -> ProcessVersion:
+def _record_activation(school_code: str, version: ProcessVersion, actor: Actor) -> None:
+    ProcessActivation.create(school_code=school_code, version=version.id, current=True,
+                             activated_by=actor.username)
+    if not school_code:
+        ProcessVersion.update(active=False).where(ProcessVersion.active == True).execute()  # noqa: E712
+        ProcessVersion.update(active=True).where(ProcessVersion.id == version.id).execute()
+        version.active = True
+
+
+def activate(ref: str, *, actor: Actor = SYSTEM, schools: Sequence[str] | None = None) -> ProcessVersion:
+    """New records start on `ref`: in every school (schools=None), or only in the listed schools.
+
+    Running instances stay on their version. Activating for every school also ends the schools'
+    own activations, so "all schools" means all of them.
+    """
     version = find_version(ref)
+    if schools is None:
+        with write_transaction():
+            _set_active(version, actor)
+        return version
+    codes = list(dict.fromkeys(code.strip() for code in schools if code and code.strip()))
+    if not codes:
+        raise InvalidInput("请选择至少一所学校", code="schools_required", details={"schools": ["必选"]})
+    known = {s.code for s in School.select(School.code).where(School.code.in_(codes))}
+    unknown = [c for c in codes if c not in known]
+    if unknown:
+        raise InvalidInput(f"学校代码不存在：{'、'.join(unknown[:10])}", code="unknown_school",
+                           details={"schools": [f"不存在：{c}" for c in unknown[:10]]})
     with write_transaction():
-        _set_active(version, actor)
+        (ProcessActivation.update(current=False)
+         .where((ProcessActivation.current == True) & ProcessActivation.school_code.in_(codes))  # noqa: E712
+         .execute())
+        for code in codes:
+            _record_activation(code, version, actor)
+        audit.append("system", actor=actor.username, actor_role=actor.role, action="activate",
+                     process_version=version.sha256, data_changed={"version_id": version.id, "schools": codes})
     return version
+
+
+def rollback(*, actor: Actor = SYSTEM, school: str | None = None) -> ProcessVersion:
+    """Re-activate the version that was active before the current one (for the default, or for one
+    school: with no earlier version of its own the school goes back to the default). Running
+    instances stay where they are. Returns the version new records now start on."""
+    scope = (school or "").strip()
+    with write_transaction():
+        history = list(ProcessActivation.select().where(ProcessActivation.school_code == scope)
+                       .order_by(ProcessActivation.id.desc()))
+        current = next((row for row in history if row.current), None)
+        if current is None:
+            raise NotFound("该学校没有单独启用的流程版本，无需回滚" if scope else "尚未启用流程版本",
+                           code="nothing_to_roll_back")
+        previous = next((row for row in history if row.id < current.id and row.version_id != current.version_id),
+                        None)
+        if previous is None and not scope:
+            raise InvalidInput("没有更早启用过的版本，无法回滚", code="nothing_to_roll_back")
+        ProcessActivation.update(current=False).where(ProcessActivation.id == current.id).execute()
+        if previous is not None:
+            target = ProcessVersion.get_by_id(previous.version_id)
+            _record_activation(scope, target, actor)
+        else:
+            target = _current_version("")
+        audit.append("system", actor=actor.username, actor_role=actor.role, action="rollback",
+                     process_version=target.sha256,
+                     data_changed={"from_version": current.version_id, "version_id": target.id,
+                                   "schools": [scope] if scope else "all"})
+    return target
+
+
+def _current_version(school_code: str) -> ProcessVersion:
+    version_id = _current_version_id(school_code)
+    if version_id is None:
+        raise NotFound("尚未部署流程", code="no_active_process")
+    return ProcessVersion.get_by_id(version_id)
+
+
+def _current_version_id(school_code: str | None) -> int | None:
+    """The version a school's new records start on: its own activation, else the default (one query)."""
+    scopes = ["", school_code] if school_code else [""]
+    rows = (ProcessActivation.select(ProcessActivation.school_code, ProcessActivation.version)
+            .where((ProcessActivation.current == True) & ProcessActivation.school_code.in_(scopes))  # noqa: E712
+            .tuples())
+    found = dict(rows)
+    chosen = found.get(school_code or "") or found.get("")
+    return int(chosen) if chosen is not None else None
+
+
+def activation_overview() -> list[dict[str, Any]]:
+    """Per version that is active anywhere: whether it is the default, and the schools of its own."""
+    out: dict[int, dict[str, Any]] = {}
+    for row in (ProcessActivation.select().where(ProcessActivation.current == True)  # noqa: E712
+                .order_by(ProcessActivation.school_code)):
+        entry = out.setdefault(row.version_id, {"version_id": row.version_id, "default": False, "schools": []})
+        if row.school_code:
+            entry["schools"].append(row.school_code)
+        else:
+            entry["default"] = True
+    return list(out.values())
+
+
+def school_versions() -> dict[str, int]:
+    """school code → version id, for the schools with an activation of their own."""
+    return {row.school_code: row.version_id for row in ProcessActivation.select()
+            .where((ProcessActivation.current == True) & (ProcessActivation.school_code != ""))}  # noqa: E712
+
+
+def versions_in_use(school_code: str | None = None) -> list[int]:
+    """Every version ever activated for the school or the default, newest first: their reviewers keep
+    their powers after a roll back, for the records still running on them."""
+    scopes = ["", school_code] if school_code else [""]
+    ids = [row[0] for row in ProcessActivation.select(ProcessActivation.version)
+           .where(ProcessActivation.school_code.in_(scopes)).order_by(ProcessActivation.id.desc()).tuples()]
+    return list(dict.fromkeys(ids))
 
 
 def ensure_configured_process(path: Path) -> ProcessVersion:
@@ -112,12 +222,14 @@ def find_version(ref: str | int) -> ProcessVersion:
     return version
 
 
-def active_version_or_none() -> ProcessVersion | None:
-    return ProcessVersion.select().where(ProcessVersion.active == True).first()  # noqa: E712
+def active_version_or_none(school_code: str | None = None) -> ProcessVersion | None:
+    version_id = _current_version_id(school_code)
+    return ProcessVersion.get_or_none(ProcessVersion.id == version_id) if version_id is not None else None
 
 
-def active_version() -> ProcessVersion:
-    version = active_version_or_none()
+def active_version(school_code: str | None = None) -> ProcessVersion:
+    """The version new records of the school start on (its own activation, else the default)."""
+    version = active_version_or_none(school_code)
     if version is None:
         raise NotFound("尚未部署流程", code="no_active_process")
     return version
@@ -140,9 +252,34 @@ def definition(version_id: int) -> ProcessDefinition:
     return found
 
 
-def active_definition() -> tuple[ProcessVersion, ProcessDefinition]:
-    version = active_version()
+def active_definition(school_code: str | None = None) -> tuple[ProcessVersion, ProcessDefinition]:
+    """The school's version and definition (no school: the default). Only light columns are read:
+    this runs on every request, and the stored XML and spec are large."""
+    version_id = _current_version_id(school_code)
+    version = None
+    if version_id is not None:
+        version = (ProcessVersion.select(ProcessVersion.id, ProcessVersion.sha256, ProcessVersion.process_id,
+                                         ProcessVersion.name, ProcessVersion.active)
+                   .where(ProcessVersion.id == version_id).first())
+    if version is None:
+        raise NotFound("尚未部署流程", code="no_active_process")
     return version, definition(version.id)
+
+
+def definitions_in_use(school_code: str | None = None) -> list[ProcessDefinition]:
+    """The definitions of versions_in_use(school), newest activation first (the current one first)."""
+    current = _current_version_id(school_code)
+    ids = versions_in_use(school_code)
+    if current is not None:
+        ids = [current, *[i for i in ids if i != current]]
+    return [definition(i) for i in ids]
+
+
+def deployed_definitions() -> list[ProcessDefinition]:
+    """Every deployed version's definition, newest first (accounts may be made for their roles
+    before the version is activated)."""
+    return [definition(row[0]) for row in
+            ProcessVersion.select(ProcessVersion.id).order_by(ProcessVersion.id.desc()).tuples()]
 
 
 def clear_cache() -> None:
@@ -195,7 +332,8 @@ def list_versions() -> list[VersionSummary]:
 
 
 __all__ = [
-    "DeployResult", "activate", "active_definition", "active_version", "active_version_or_none",
+    "DeployResult", "activate", "activation_overview", "definitions_in_use", "deployed_definitions", "rollback",
+    "school_versions", "versions_in_use", "active_definition", "active_version", "active_version_or_none",
     "clear_cache", "definition", "deploy", "deploy_file", "ensure_configured_process", "find_version",
     "list_versions",
 ]
