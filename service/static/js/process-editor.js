@@ -44,8 +44,19 @@
     marked = [];
   }
 
+  // A problem names a BPMN element id; a process has no shape of its own in a collaboration, so
+  // its problems go to the pool (participant) that shows it.
+  function shapeOf(id) {
+    if (!id) { return null; }
+    var registry = modeler.get("elementRegistry");
+    return registry.get(id) || registry.filter(function (el) {
+      var bo = el.businessObject;
+      return el.type === "bpmn:Participant" && bo && bo.processRef && bo.processRef.id === id;
+    })[0] || null;
+  }
+
   function focusElement(id) {
-    var el = modeler.get("elementRegistry").get(id);
+    var el = shapeOf(id);
     if (!el) { return; }
     modeler.get("selection").select(el);
     var canvas = modeler.get("canvas");
@@ -55,12 +66,11 @@
   function showProblems(problems) {
     clearMarkers();
     list.textContent = "";
-    var registry = modeler.get("elementRegistry");
     var canvas = modeler.get("canvas");
     problems.forEach(function (p) {
       var li = document.createElement("li");
       var id = p.element_id || "";
-      var known = id && registry.get(id);
+      var known = shapeOf(id);
       var head = document.createElement(known ? "button" : "span");
       head.className = known ? "link studio-problem-target" : "studio-problem-target";
       if (known) { head.type = "button"; head.dataset.elementId = id; }
