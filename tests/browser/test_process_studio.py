@@ -25,6 +25,7 @@ from tests.browser.conftest import login, new_page, screenshot
 pytestmark = pytest.mark.browser
 
 SHIPPED = sorted((PROJECT_ROOT / "bpmn").glob("*.bpmn"))
+STATE: dict[str, Any] = {}  # what a test leaves for the next (the deployed three-level version)
 
 
 @pytest.fixture(scope="module")
@@ -235,6 +236,7 @@ def test_admin_adds_a_first_level_through_the_panel_and_deploys_without_activati
         ("二级", "counselor"), ("一级", "level1"), ("中心", "centre")]
     assert {"role": "level1", "name": "一级用户（院系）"} in deployed.meta["lanes"]
     assert deployed.meta["tasks"]["revise_report"]["on_behalf_roles"] == ["counselor", "level1", "centre"]
+    STATE["three_level"] = version_id
     assert console == [], console
     page.context.close()
 
