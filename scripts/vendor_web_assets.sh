@@ -42,18 +42,21 @@ cp node_modules/bpmn-js/dist/assets/bpmn-js.css node_modules/bpmn-js/dist/assets
 cp node_modules/@bpmn-io/properties-panel/dist/assets/properties-panel.css "$STUDIO/"
 # The icon font as files: the CSP (default-src 'self') refuses the data: URLs of bpmn-embedded.css.
 cp node_modules/bpmn-js/dist/assets/bpmn-font/css/bpmn.css "$STUDIO/bpmn-font/css/"
-cp node_modules/bpmn-js/dist/assets/bpmn-font/font/bpmn.woff2 node_modules/bpmn-js/dist/assets/bpmn-font/font/bpmn.woff \
-  node_modules/bpmn-js/dist/assets/bpmn-font/font/bpmn.ttf "$STUDIO/bpmn-font/font/"
-{
-  echo "Bundled from scripts/web/studio/ with esbuild $ESBUILD_VERSION. Third-party licenses follow."
-  for pkg in bpmn-js diagram-js bpmn-js-properties-panel @bpmn-io/properties-panel bpmn-moddle moddle moddle-xml \
-             diagram-js-direct-editing preact min-dash min-dom tiny-svg didi ids saxen object-refs; do
-    if [ -f "node_modules/$pkg/LICENSE" ]; then
-      printf '\n==== %s %s ====\n' "$pkg" "$(node -p "require('./node_modules/$pkg/package.json').version")"
-      cat "node_modules/$pkg/LICENSE"
-    fi
-  done
-} > "$STUDIO/LICENSE"
+cp node_modules/bpmn-js/dist/assets/bpmn-font/font/* "$STUDIO/bpmn-font/font/"
+node -e '
+// Every installed package (what the bundle may contain, esbuild aside) with its license text.
+const fs = require("fs"), path = require("path");
+const lock = require("./package-lock.json").packages;
+let out = "Bundled from scripts/web/studio/ with esbuild " + process.argv[1] + ". Third-party licenses follow.\n";
+for (const key of Object.keys(lock).sort()) {
+  if (!key || key.includes("esbuild")) continue;
+  const dir = key, meta = lock[key];
+  const file = fs.readdirSync(dir).find(f => /^licen[cs]e/i.test(f));
+  out += "\n==== " + key.replace(/^node_modules\//, "") + " " + meta.version + " (" + (meta.license || "?") + ") ====\n";
+  out += file ? fs.readFileSync(path.join(dir, file), "utf8") : "(no license file in the package; license: " + (meta.license || "?") + ")\n";
+}
+fs.writeFileSync(process.argv[2], out);
+' "$ESBUILD_VERSION" "$STUDIO/LICENSE"
 node -e '
 const l = require("./package-lock.json").packages;
 for (const k of Object.keys(l).sort()) { if (k) console.log(k.replace(/^node_modules\//, "") + "@" + l[k].version); }
