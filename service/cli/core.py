@@ -39,7 +39,7 @@ def process_group() -> None:
     pass
 
 
-@process_group.command("deploy", help="校验并部署 BPMN 文件（相同内容不会重复创建版本）")
+@process_group.command("deploy", help="校验并部署 BPMN 文件（内容相同，即使空白、属性顺序不同，也不会重复创建版本）")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--activate/--no-activate", default=False, help="部署后作为新记录使用的版本")
 def process_deploy(file: Path, activate: bool) -> None:
@@ -66,8 +66,9 @@ def process_list() -> None:
     open_db()
     click.echo(f"{'id':>4}  {'sha256':12}  {'active':6}  {'instances':>9}  {'waiting':>7}  process")
     for v in processes.list_versions():
+        note = f"  {v.layout_note}" if v.layout_note else ""
         click.echo(f"{v.id:>4}  {v.sha256[:12]}  {'yes' if v.active else '':6}  {v.instances:>9}  {v.waiting:>7}  "
-                   f"{v.process_id} ({v.source_name})")
+                   f"{v.process_id} ({v.source_name}){note}")
 
 
 @process_group.command("activate", help="指定新记录使用的流程版本（全部学校，或用 --school 指定学校）")
@@ -101,12 +102,14 @@ def process_rollback(school: str | None) -> None:
 @process_group.command("migrate", help="把等待中的流程实例迁移到指定版本")
 @click.option("--to", "target", required=True, help="目标版本（id 或 sha256 前缀）")
 @click.option("--dry-run", is_flag=True, help="只统计，不修改")
-def process_migrate(target: str, dry_run: bool) -> None:
+@click.option("--school", default=None, help="只迁移这所学校（学校代码）的记录")
+@click.option("--ids/--no-ids", "show_ids", default=False, help="列出未迁移记录的 id")
+def process_migrate(target: str, dry_run: bool, school: str | None, show_ids: bool) -> None:
     from service.services.processes.migration import migrate
 
     open_db()
     try:
-        report = migrate(target, dry_run=dry_run)
+        report = migrate(target, dry_run=dry_run, school=school)
     except GradflowError as exc:
         raise _fail(exc) from None
     verb = "would migrate" if dry_run else "migrated"
@@ -114,6 +117,16 @@ def process_migrate(target: str, dry_run: bool) -> None:
     click.echo(f"refused: {report.refused_total}")
     for reason, count in report.refused.most_common():
         click.echo(f"  {count:>6}  {reason}")
+    if report.by_status:
+        click.echo("by status:")
+    for row in report.breakdown():
+        click.echo(f"  {row.status}: {row.total}")
+        for status, count in row.moves.most_common():
+            click.echo(f"    → {status}: {count}")
+        for refusal in row.refusals:
+            click.echo(f"    refused {refusal.count}: {refusal.reason}; {refusal.next_text}")
+            if show_ids:
+                click.echo(f"      records: {' '.join(str(i) for i in refusal.record_ids)}")
 
 
 @click.group("audit", help="审计记录")

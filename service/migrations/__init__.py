@@ -22,6 +22,7 @@ STEPS = [
     "m0007_account_recovery",
     "m0008_chase",
     "m0011_notifications",
+    "m0012_process_canonical",
     "m0013_school_activation",
 ]
 

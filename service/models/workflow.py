@@ -18,10 +18,17 @@ from service.models.records import Record
 
 
 class ProcessVersion(BaseModel):
-    """A deployed BPMN file, keyed by the sha256 of its bytes; the parsed spec is stored once here."""
+    """A deployed BPMN file, keyed by its canonical form; the parsed spec is stored once here.
+
+    sha256 is of the bytes as deployed (instances carry it); canonical_sha256 is the key deploy
+    looks up (see services/processes/canonical.py; NULL only for a pre-m0012 duplicate of an earlier
+    version); semantic_sha256 leaves the diagram out, so equal values mean "differs only in layout".
+    """
 
     id = AutoField()
     sha256 = CharField(max_length=64, unique=True)
+    canonical_sha256 = CharField(max_length=64, unique=True, null=True)
+    semantic_sha256 = CharField(max_length=64, default="", index=True)
     process_id = CharField(max_length=128)
     name = CharField(max_length=200, default="")
     source_name = CharField(max_length=255, default="")

@@ -45,7 +45,7 @@ def test_deploy_same_bytes_twice_gives_one_version(tmp_path: Path) -> None:
     assert "created" in gradflow(tmp_path, "process", "deploy", str(THREE_LEVEL_BPMN)).stdout
     assert "already deployed" in gradflow(tmp_path, "process", "deploy", str(THREE_LEVEL_BPMN)).stdout
     listing = gradflow(tmp_path, "process", "list").stdout
-    assert len([line for line in listing.splitlines() if "graduate_report_three_level" in line]) == 1
+    assert len([line for line in listing.splitlines() if "graduate_report_three_level.bpmn" in line]) == 1
 
 
 def _malicious(tmp_path: Path, condition: str) -> Path:
@@ -157,7 +157,7 @@ def test_serve_answers_healthz(tmp_path: Path) -> None:
         assert body == {"status": "ok"}  # anonymous: up or down only
         listed = subprocess.run([sys.executable, "-m", "service.cli", "process", "list"], env=env,
                                 capture_output=True, text=True, timeout=60)
-        active = [line for line in listed.stdout.splitlines() if "graduate_report_three_level" in line]
+        active = [line for line in listed.stdout.splitlines() if "graduate_report_three_level.bpmn" in line]
         assert active, listed.stdout + listed.stderr
     finally:
         proc.terminate()

@@ -190,9 +190,14 @@ def test_bad_files_give_one_clear_cli_error_not_a_traceback(tmp_path: Path, name
 
 
 def test_utf8_with_a_byte_order_mark_deploys_and_is_stored_without_it(db) -> None:
-    data = codecs.BOM_UTF8 + DEFAULT_BPMN.read_bytes()
-    version = processes.deploy(data, "bom.bpmn").version
-    assert version.bpmn_xml.startswith("<?xml") and version.sha256 == sha256_of(data)
+    data = codecs.BOM_UTF8 + THREE_LEVEL_BPMN.read_bytes()
+    result = processes.deploy(data, "bom.bpmn")
+    assert result.created
+    assert result.version.bpmn_xml.startswith("<?xml") and result.version.sha256 == sha256_of(data)
+    # The mark is no content: the file without it (or the default with it) is a version already there.
+    assert processes.deploy_file(THREE_LEVEL_BPMN).version.id == result.version.id
+    default = processes.deploy(codecs.BOM_UTF8 + DEFAULT_BPMN.read_bytes(), "bom-default.bpmn")
+    assert (default.created, default.version.id) == (False, processes.active_version().id)
 
 
 # --- item 6, second layer: foreign markup inside the diagram is refused at deploy -----------------

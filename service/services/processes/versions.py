@@ -1,6 +1,8 @@
 """Process versions: deploy a BPMN file, choose the active one, load definitions, migrate instances.
 
-Versions are keyed by the sha256 of the file's bytes, so deploying the same bytes twice is a no-op.
+Versions are keyed by the sha256 of the file's canonical form (canonical.py), so deploying the same
+file twice, or as an editor saved it unchanged, is a no-op; versions whose semantic forms are equal
+differ only in layout, which the version list says.
 New records start on their school's active version (process_activation: the school's own row, else
 the default row); running instances stay on the version they began with.
 """
@@ -18,6 +20,7 @@ from service.errors import InvalidInput, NotFound
 from service.models import ProcessActivation, ProcessVersion, School
 from service.services import audit
 from service.services.actors import SYSTEM, Actor
+from service.services.processes.canonical import Fingerprint, fingerprint
 from service.workflow.definitions import ProcessDefinition, parse_process, sha256_of
 from service.workflow.serializer import dump_spec, load_spec
 
@@ -47,18 +50,22 @@ class DeployResult:
 
 
 def deploy(xml: bytes, source_name: str, *, actor: Actor = SYSTEM, activate: bool = False) -> DeployResult:
-    """Validate and store a BPMN file as a version (identical bytes: the existing version)."""
+    """Validate and store a BPMN file as a version (same canonical form: the existing version)."""
     sha = sha256_of(xml)
-    existing = ProcessVersion.get_or_none(ProcessVersion.sha256 == sha)
-    if existing is None:
+    prints = None
+    if ProcessVersion.get_or_none(ProcessVersion.sha256 == sha) is None:
         definition = parse_process(xml, source_name)  # raises ProcessValidationError
-        spec_json = dump_spec(definition.spec, definition.subprocess_specs)
+        prints = fingerprint(xml)
+        if ProcessVersion.get_or_none(ProcessVersion.canonical_sha256 == prints.canonical_sha256) is None:
+            spec_json = dump_spec(definition.spec, definition.subprocess_specs)
     created = False
     with write_transaction():
-        version = ProcessVersion.get_or_none(ProcessVersion.sha256 == sha)
+        version = _existing(sha, prints)
         if version is None:
+            assert prints is not None  # a file whose bytes are known has a version
             version = ProcessVersion.create(
-                sha256=sha, process_id=definition.process_id, name=definition.meta["name"],
+                sha256=sha, canonical_sha256=prints.canonical_sha256, semantic_sha256=prints.semantic_sha256,
+                process_id=definition.process_id, name=definition.meta["name"],
                 source_name=source_name, bpmn_xml=xml.decode("utf-8-sig"), spec_json=spec_json,
                 meta=definition.meta, deployed_by=actor.username,
             )
@@ -70,6 +77,14 @@ def deploy(xml: bytes, source_name: str, *, actor: Actor = SYSTEM, activate: boo
             _set_active(version, actor)
             activated = True
     return DeployResult(version, created, activated)
+
+
+def _existing(sha: str, prints: Fingerprint | None) -> ProcessVersion | None:
+    """The version of these bytes, else of the same canonical form."""
+    version = ProcessVersion.get_or_none(ProcessVersion.sha256 == sha)
+    if version is None and prints is not None:
+        version = ProcessVersion.get_or_none(ProcessVersion.canonical_sha256 == prints.canonical_sha256)
+    return version
 
 
 def deploy_file(path: Path, *, actor: Actor = SYSTEM, activate: bool = False) -> DeployResult:
@@ -301,6 +316,12 @@ class VersionSummary:
     instances: int
     waiting: int
     statuses: list[str] = field(default_factory=list)
+    semantic_sha256: str = ""
+    layout_only_of: int | None = None  # the earliest earlier version this one differs from only in layout
+
+    @property
+    def layout_note(self) -> str:
+        return f"与版本 {self.layout_only_of} 仅布局不同" if self.layout_only_of is not None else ""
 
 
 def initial_statuses() -> list[str]:
@@ -323,11 +344,14 @@ def list_versions() -> list[VersionSummary]:
         ).group_by(ProcessInstance.version).tuples()
     }
     out = []
+    first_of_semantic: dict[str, int] = {}
     for v in ProcessVersion.select().order_by(ProcessVersion.id):
         total, waiting = counts.get(v.id, (0, 0))
+        earlier = first_of_semantic.setdefault(v.semantic_sha256, v.id) if v.semantic_sha256 else v.id
         out.append(VersionSummary(v.id, v.sha256, v.process_id, v.name, v.source_name, v.active,
                                   v.deployed_at.isoformat(timespec="seconds"), total, int(waiting or 0),
-                                  v.meta.get("statuses", [])))
+                                  v.meta.get("statuses", []), v.semantic_sha256,
+                                  earlier if earlier != v.id else None))
     return out
 
 
