@@ -182,3 +182,30 @@ def test_roll_back_button_returns_to_the_previous_version(app, world) -> None:
     assert processes.active_version("10562").id == three_id
     assert _post(api, "/centre/processes/rollback", school="").status_code == 302
     assert processes.active_version().id != before  # the default went back to the two-level version
+
+
+def test_dry_run_by_status_with_record_ids_and_per_school(app, world) -> None:
+    for _ in range(2):
+        rv.submitted(world, world.m1)
+    at_centre = rv.submitted(world, world.m1)
+    rv.approve(at_centre, "counselor")
+    rv.submitted(world, world.other_major)
+    three = processes.deploy_file(THREE_LEVEL_BPMN).version
+    api = _admin(app)
+    body = api.get(f"/centre/processes/{three.id}/review").get_data(as_text=True)
+    section = body[body.index('id="dry-run"'):body.index('id="activate"')]
+    assert "全部学校</strong>：进行中的记录迁移到版本" in section
+    assert "<td>二级待审</td><td>3</td>" in section  # two of 10561, one of 10562
+    assert "→ 二级待审：3 条" in section
+    report = review_service.review(str(three.id)).dry_runs[0][1]
+    by_status = {b.status: b for b in report.breakdown()}
+    assert by_status["二级待审"].moved == 3
+    centre = by_status["中心待审"]
+    assert centre.total == 1
+    # past 二级 the changed gateway has run: refused, naming it, with what the record still goes through
+    assert centre.moved == 0 and [r.record_ids for r in centre.refusals] == [[at_centre.id]]
+    assert "「审核结果」（gw_review_level2）" in section and "此后仍按版本 1：中心待审 → 完成" in section
+    assert "查看记录编号（1）" in section and f"<p class=\"small\">{at_centre.id}</p>" in section
+    one = api.get(f"/centre/processes/{three.id}/review?scope=chosen&school=10562").get_data(as_text=True)
+    part = one[one.index('id="dry-run"'):one.index('id="activate"')]
+    assert "广州大学（10562）</strong>" in part and "<td>二级待审</td><td>1</td>" in part

@@ -149,12 +149,13 @@ class Review:
     changes: list[Change]
     elements: ElementDiff
     check: ActivationCheck
-    dry_run: MigrationReport | None
+    dry_runs: list[tuple[str, MigrationReport]]  # (where: 全部学校 or a school, its dry run)
 
 
 def review(version_ref: str, *, against_ref: str | None = None,
            schools: Sequence[str] | None = None) -> Review:
-    """Compare a version with `against_ref` (default: the active default version) for the review page."""
+    """Compare a version with `against_ref` (default: the active default version) for the review page;
+    the dry run covers the chosen schools (each on its own), or every waiting record."""
     version = processes.find_version(version_ref)
     against = processes.find_version(against_ref) if against_ref else processes.active_version_or_none()
     if against is not None and against.id != version.id:
@@ -163,5 +164,10 @@ def review(version_ref: str, *, against_ref: str | None = None,
     else:
         changes, elements = [], ElementDiff([], [], [])
     check = check_activation(version, schools)
-    dry_run = migration.migrate(str(version.id), dry_run=True)
-    return Review(version, against, changes, elements, check, dry_run)
+    if check.schools is None:
+        dry_runs = [("全部学校", migration.migrate(str(version.id), dry_run=True))]
+    else:
+        names = dict(School.select(School.code, School.name).where(School.code.in_(check.schools)).tuples())
+        dry_runs = [(f"{names.get(code, code)}（{code}）", migration.migrate(str(version.id), dry_run=True, school=code))
+                    for code in check.schools]
+    return Review(version, against, changes, elements, check, dry_runs)
