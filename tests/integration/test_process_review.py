@@ -68,6 +68,9 @@ def test_review_page_shows_the_two_to_three_level_changes(app, world) -> None:
     # dry run and the schools of the activation form
     assert "试迁移" in body and 'name="school" value="10561"' in body and 'name="school" value="10562"' in body
     assert processes.active_version().id == before.id
+    listing = _admin(app).get("/centre/processes").get_data(as_text=True)
+    assert f'href="/centre/processes/{three.id}/review"' in listing
+    assert f'href="/centre/processes/{before.id}/review"' not in listing  # the active one has nothing to review
 
 
 def test_lane_move_making_another_role_last_is_refused_without_confirmation(app, world) -> None:
