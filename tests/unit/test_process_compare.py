@@ -77,3 +77,14 @@ def test_element_diff_leaves_out_the_pool_and_process() -> None:
     diff = element_diff(DEFAULT_BPMN.read_bytes(), THREE_LEVEL_BPMN.read_bytes())
     every = {*diff.added, *diff.removed, *diff.changed}
     assert not {"graduate_report", "graduate_report_three_level", "Participant_graduate_report"} & every
+
+
+def test_a_renamed_status_label_is_named_per_task_and_end() -> None:
+    old = THREE_LEVEL_BPMN.read_bytes()
+    text = old.decode("utf-8").replace('value="完成"', 'value="已完成"').replace('value="一级待审"', 'value="学院待审"')
+    new = text.encode()
+    changes = {c.kind: c for c in semantic_diff(_meta(old), _meta(new))}
+    assert changes["status_changed"].sentence == "环节「一级审核」（review_level1）的状态由「一级待审」改为「学院待审」"
+    assert changes["end_status_changed"].data == {"end": "end", "old": "完成", "new": "已完成"}
+    assert "新增审核状态「已完成」" in [c.sentence for c in semantic_diff(_meta(old), _meta(new))]
+    assert confirmations_needed(list(changes.values())) == []

@@ -177,6 +177,12 @@ def _task_changes(old_meta: dict[str, Any], new_meta: dict[str, Any], labels: di
             changes.append(Change("task_removed", f"删除环节「{task.get('title') or name}」（{name}），"
                                                   f"状态「{task['status']}」",
                                   f"task_removed:{name}", data={"task": name, "status": task["status"]}))
+    old_ends: dict[str, dict[str, Any]] = old_meta.get("ends", {})
+    for name, end in new_meta.get("ends", {}).items():
+        before = old_ends.get(name)
+        if before is not None and before["status"] != end["status"]:
+            changes.append(Change("end_status_changed", f"结束事件 {name} 的状态由「{before['status']}」改为「{end['status']}」",
+                                  f"end_status:{name}", data={"end": name, "old": before["status"], "new": end["status"]}))
     old_statuses, new_statuses = set(old_meta.get("statuses", [])), set(new_meta.get("statuses", []))
     for s in new_meta.get("statuses", []):
         if s not in old_statuses:
