@@ -123,7 +123,8 @@ def parse_process(xml: bytes, source_name: str = "process.bpmn") -> ProcessDefin
         element = exc.id or _element_at_line(root, exc.line_number) or ""
         where = f"第 {exc.line_number} 行" if exc.line_number else "文件"
         detail = str(exc).splitlines()[0].strip()
-        said = _SPIFF_MESSAGES.get(detail.rstrip(". ")) or f"{where}不符合 BPMN 规范，SpiffWorkflow 无法读取（{detail}）"
+        said = next((zh for en, zh in _SPIFF_MESSAGES.items() if detail.startswith(en)), None) \
+            or f"{where}不符合 BPMN 规范，SpiffWorkflow 无法读取（{detail}）"
         raise named_refusal(root, [(element, said)]) from None
     except ProcessValidationError:
         raise
@@ -144,6 +145,11 @@ def parse_process(xml: bytes, source_name: str = "process.bpmn") -> ProcessDefin
 _SPIFF_MESSAGES = {
     "No start event found": "流程没有开始事件",
     "Multiple start events found": "流程有多个开始事件，只能有一个",
+    "Non-default exclusive outgoing sequence flow without condition":
+        "网关的这条出线没有条件：请在「审核结果」中选择 通过 或 不通过（或设为默认流）",
+    "Multiple outgoing flows are not supported for tasks of type":
+        "任务只能有一条出线：分支请用网关",
+    "Duplicate process ID": "流程 id 重复",
 }
 
 

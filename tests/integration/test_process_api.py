@@ -179,3 +179,20 @@ def test_the_upload_page_lists_each_problem(app, world) -> None:
     assert items >= 3
     assert "泳道「二级用户（辅导员）」（Lane_19bv7pb）" in page and "用户任务「中心审核」（review_centre）" in page
     assert ProcessVersion.select().count() == 1
+
+
+def test_a_new_gateway_whose_flows_have_no_condition_is_refused_in_chinese() -> None:
+    """What a designer has right after drawing a gateway and its two flows in the editor."""
+    text = DEFAULT_BPMN.read_text(encoding="utf-8")
+    for decision in ("reject", "approve"):
+        condition = ('\n      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">'
+                     f'decision == &quot;{decision}&quot;</bpmn:conditionExpression>\n    ')
+        flow_start = text.index(f'<bpmn:sequenceFlow id="flow_gw_review_level2_{decision}"')
+        at = text.index(condition, flow_start)
+        text = text[:at] + text[at + len(condition):]
+    outcome = check(text.encode("utf-8"))
+    assert outcome.problems, "a gateway flow without a condition must be refused"
+    for p in outcome.problems:
+        assert "Non-default" not in p.problem and _has_cjk(p.problem), p
+    assert any("没有条件" in p.problem and p.element_id.startswith("flow_gw_review_level2") for p in outcome.problems), \
+        outcome.problems
