@@ -83,5 +83,5 @@ def deploy_process(body: dict[str, Any], actor: Actor) -> tuple[dict[str, Any], 
     result = processes.deploy(_bytes(body["bpmn"]), name, actor=actor, activate=False)
     version = result.version
     out = {"id": version.id, "created": result.created, "active": bool(version.active),
-           "review_url": url_for("web_centre.process_detail", version_id=version.id)}
+           "review_url": url_for("web_process_review.process_review", version_id=version.id)}
     return out, 201 if result.created else 200

@@ -74,13 +74,21 @@ def process_list() -> None:
 @process_group.command("activate", help="指定新记录使用的流程版本（全部学校，或用 --school 指定学校）")
 @click.argument("version")
 @click.option("--school", "schools", multiple=True, help="只对这些学校启用（学校代码，可重复）")
-def process_activate(version: str, schools: tuple[str, ...]) -> None:
-    from service.services import processes
+@click.option("--confirm", "confirmed", multiple=True,
+              help="确认一项权限变化（其标识见未确认时的输出，可重复），如 last_role:centre:level1")
+def process_activate(version: str, schools: tuple[str, ...], confirmed: tuple[str, ...]) -> None:
+    """Like the review page: a change of a role's level, or of which role is last (and sees full
+    证件号码), must be confirmed by its key, or nothing is activated."""
+    from service.services.actors import SYSTEM
+    from service.services.processes import review
 
     open_db()
     try:
-        v = processes.activate(version, schools=list(schools) if schools else None)
+        v = review.activate_reviewed(version, actor=SYSTEM, schools=list(schools) if schools else None,
+                                     confirmed=set(confirmed))
     except GradflowError as exc:
+        for item in exc.details if exc.code == "confirmation_required" and isinstance(exc.details, list) else []:
+            click.echo(f"unconfirmed: --confirm {item['key']}  {item['sentence']}", err=True)
         raise _fail(exc) from None
     where = f"for {', '.join(dict.fromkeys(schools))}" if schools else "for every school"
     click.echo(f"version {v.id} {v.sha256[:12]} is active {where}")

@@ -188,10 +188,32 @@ def test_cli_activates_for_one_school_rolls_back_and_makes_the_new_role_account(
                     check=False)
     assert made.returncode == 0, made.stderr
     refused = gradflow(tmp_path, "process", "activate", three, "--school", "99999", check=False)
-    assert refused.returncode != 0 and "学校代码不存在" in refused.stderr and "Traceback" not in refused.stderr
+    assert refused.returncode != 0 and "99999 不存在" in refused.stderr and "Traceback" not in refused.stderr
     out = gradflow(tmp_path, "process", "activate", three, "--school", "10561").stdout
     assert f"version {three}" in out and "for 10561" in out
     back = gradflow(tmp_path, "process", "rollback", "--school", "10561").stdout
     assert f"version {first}" in back
     nothing = gradflow(tmp_path, "process", "rollback", check=False)
     assert nothing.returncode != 0 and "没有更早启用过的版本" in nothing.stderr
+
+
+def test_cli_activation_of_a_lane_move_needs_each_power_change_confirmed(tmp_path) -> None:
+    """Defect 4 at the command line: moving 中心审核 into the 一级 lane makes 一级 the last level."""
+    from tests.integration.test_cli_core import gradflow
+    from tests.support.bpmn_edits import centre_task_into_level1
+
+    gradflow(tmp_path, "db", "upgrade")
+    gradflow(tmp_path, "process", "deploy", str(THREE_LEVEL_BPMN), "--activate")
+    moved = tmp_path / "moved.bpmn"
+    moved.write_bytes(centre_task_into_level1(THREE_LEVEL_BPMN.read_bytes()))
+    version = gradflow(tmp_path, "process", "deploy", str(moved)).stdout.split()[1]
+    refused = gradflow(tmp_path, "process", "activate", version, check=False)
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    keys = [line.split()[2] for line in refused.stderr.splitlines() if line.startswith("unconfirmed: --confirm ")]
+    assert any(k.startswith("last_role:") for k in keys), refused.stderr
+    assert "将能看到完整证件号码" in refused.stderr
+    partly = gradflow(tmp_path, "process", "activate", version, "--confirm", keys[0], check=False)
+    assert partly.returncode != 0 or len(keys) == 1
+    args = [a for k in keys for a in ("--confirm", k)]
+    done = gradflow(tmp_path, "process", "activate", version, *args)
+    assert f"version {version}" in done.stdout and "is active" in done.stdout
