@@ -55,6 +55,8 @@ def test_review_page_colours_both_diagrams_and_activates_for_one_school(live_ser
 
     page.check("input[name=scope][value=chosen]")
     page.check(f"input[name=school][value='{demo.school_code}']")
+    assert "二级 → 一级 → 中心" in page.locator("#confirmations").inner_text()  # the new order, named
+    page.check("#confirmations input[name=ack]")
     nav(page, "#activate button[type=submit]")
     assert "已对" in page.content() and demo.school_code in page.content()
     screenshot(page, "process-review-activated", full_page=False)

@@ -36,7 +36,8 @@ def test_activate_needs_a_confirmed_second_post(client, org) -> None:  # noqa: F
     wrong = client.post(f"/centre/processes/{new.id}/activate", data={"csrf_token": csrf, "confirm": "yes"})
     assert wrong.status_code == 200 and processes.active_version().id == before.id
 
-    done = client.post(f"/centre/processes/{new.id}/activate", data={"csrf_token": csrf, "confirm": "1"})
+    done = client.post(f"/centre/processes/{new.id}/activate", data={"csrf_token": csrf, "confirm": "1",
+                                                                    "ack": "level_order:二级+一级+中心"})
     assert done.status_code == 302
     assert processes.active_version().id == new.id
 

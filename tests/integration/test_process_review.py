@@ -59,7 +59,8 @@ def test_review_page_shows_the_two_to_three_level_changes(app, world) -> None:
     assert "新增角色「一级用户（学院）」（level1）" in body
     assert "审核顺序由 二级 → 中心 变为 二级 → 一级 → 中心" in body
     assert "新增审核状态「一级待审」" in body
-    assert "权限变化，启用前须确认" not in body and 'name="ack"' not in body  # last role still 中心
+    # last role still 中心: the one thing to confirm is the new level order
+    assert re.findall(r'name="ack" value="([^"]+)"', body) == ["level_order:二级+一级+中心"]
     diff = json.loads(re.search(r'data-diff="([^"]*)"', body).group(1).replace("&#34;", '"'))
     assert {"review_level1", "gw_review_level1", "level1"} <= set(diff["added"])
     assert "review_centre" in diff["changed"]
@@ -107,9 +108,14 @@ def test_the_service_refuses_too_not_only_the_page(world) -> None:
     assert review_service.activate_reviewed(str(moved_id), actor=ADMIN_ACTOR, schools=None, confirmed=keys).id == moved_id
 
 
-def test_two_to_three_levels_activates_without_extra_confirmation(app, world) -> None:
+def test_two_to_three_levels_activates_once_the_new_order_is_confirmed(app, world) -> None:
     three = processes.deploy_file(THREE_LEVEL_BPMN).version
-    done = _post(_admin(app), f"/centre/processes/{three.id}/activate", confirm="1", scope="all")
+    before = processes.active_version().id
+    refused = _post(_admin(app), f"/centre/processes/{three.id}/activate", confirm="1", scope="all")
+    assert refused.status_code == 422 and "二级 → 一级 → 中心" in refused.get_data(as_text=True)
+    assert processes.active_version().id == before
+    done = _post(_admin(app), f"/centre/processes/{three.id}/activate", confirm="1", scope="all",
+                 ack=["level_order:二级+一级+中心"])
     assert done.status_code == 302 and processes.active_version().id == three.id
 
 

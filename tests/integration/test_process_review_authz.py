@@ -23,9 +23,11 @@ MISSING_VERSION = 987654
 PAGES = {
     "review": ("GET", "/centre/processes/{id}/review", None),
     "activate_unconfirmed": ("POST", "/centre/processes/{id}/activate", {}),
-    "activate": ("POST", "/centre/processes/{id}/activate", {"confirm": "1", "scope": "all"}),
+    "activate": ("POST", "/centre/processes/{id}/activate", {"confirm": "1", "scope": "all",
+                                                             "ack": "level_order:二级+一级+中心"}),
     "activate_school": ("POST", "/centre/processes/{id}/activate", {"confirm": "1", "scope": "chosen",
-                                                                    "school": "10561"}),
+                                                                    "school": "10561",
+                                                                    "ack": "level_order:二级+一级+中心"}),
     "rollback": ("POST", "/centre/processes/rollback", "school"),
 }
 NONE_ALLOWED = {p: (403, 403) for p in PAGES}

@@ -189,7 +189,10 @@ def test_cli_activates_for_one_school_rolls_back_and_makes_the_new_role_account(
     assert made.returncode == 0, made.stderr
     refused = gradflow(tmp_path, "process", "activate", three, "--school", "99999", check=False)
     assert refused.returncode != 0 and "99999 不存在" in refused.stderr and "Traceback" not in refused.stderr
-    out = gradflow(tmp_path, "process", "activate", three, "--school", "10561").stdout
+    unconfirmed = gradflow(tmp_path, "process", "activate", three, "--school", "10561", check=False)
+    assert unconfirmed.returncode != 0 and "--confirm level_order:二级+一级+中心" in unconfirmed.stderr
+    out = gradflow(tmp_path, "process", "activate", three, "--school", "10561",
+                   "--confirm", "level_order:二级+一级+中心").stdout
     assert f"version {three}" in out and "for 10561" in out
     back = gradflow(tmp_path, "process", "rollback", "--school", "10561").stdout
     assert f"version {first}" in back

@@ -22,9 +22,11 @@ def test_two_level_to_three_level_names_the_new_role_and_level_order() -> None:
     assert by_kind["level_added"].data["role"] == "level1"
     assert "一级待审" in by_kind["status_added"].sentence
     assert "on_behalf_changed" in by_kind
-    # the last role stays 中心 and no existing role changes level: nothing to confirm
+    # the last role stays 中心 and no existing role reviews another level; only the new order
+    # (中心 becomes the third of three) is confirmed, naming it
     assert "last_role_changed" not in by_kind and "role_levels_changed" not in by_kind
-    assert confirmations_needed(changes) == []
+    assert confirmations_needed(changes) == [by_kind["level_order"]]
+    assert by_kind["level_order"].key == "level_order:二级+一级+中心"
 
 
 def test_same_file_has_no_changes() -> None:

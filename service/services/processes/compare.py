@@ -104,7 +104,10 @@ def _level_changes(old_meta: dict[str, Any], new_meta: dict[str, Any], old_label
     if old_levels != new_levels:
         changes.append(Change("level_order", f"审核顺序由 {' → '.join(old_levels) or '（无）'} 变为 "
                                              f"{' → '.join(new_levels) or '（无）'}",
-                              "level_order", data={"old": old_levels, "new": new_levels}))
+                              # a new or removed level moves the roles after it (the centre of
+                              # 二级 → 中心 becomes the third of three): confirmed, like any level change
+                              f"level_order:{'+'.join(new_levels)}", needs_confirmation=True,
+                              data={"old": old_levels, "new": new_levels}))
     old_role_of = {lv["level"]: lv["role"] for lv in old_meta.get("levels", [])}
     for lv in new_meta.get("levels", []):
         before = old_role_of.get(lv["level"])
