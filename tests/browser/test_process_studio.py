@@ -20,7 +20,7 @@ from service.cli.demo import prepare_demo
 from service.config import PROJECT_ROOT
 from service.models import ProcessVersion
 from service.services import processes
-from tests.browser.conftest import login, new_page, screenshot
+from tests.browser.conftest import login, nav, new_page, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -277,3 +277,105 @@ def test_the_panel_keeps_bad_role_keys_and_unknown_roles_out_of_the_model(live_s
     assert "fill_report" in saved.read_text(encoding="utf-8") and "dean" not in saved.read_text(encoding="utf-8")
     assert console == [], console
     page.context.close()
+
+
+def _new_submitted_record(school_code: str):
+    """A record created now (so it starts on its school's active version), submitted by its student."""
+    from service.models import College, Major, Record, School
+    from service.services.demo_data import Generator
+    from tests.support import reviewing
+
+    school = School.get_by_id(school_code)
+    major = Major.select().join(College).where(College.school == school_code).order_by(Major.id).first()
+    world = reviewing.World(school, school, major.college, major.college, major, major, major, major,
+                            Generator(seed=hash(school_code) % 1000))
+    return reviewing.submitted(world, major, student_no=f"29{school_code}{Record.select().count():05d}")
+
+
+def _review_in_the_console(browser, base: str, school: str, username: str, password: str, record_id: int,
+                           expected: str) -> None:
+    page = new_page(browser)
+    problems = _watch(page)
+    login(page, base, school, username, password)
+    page.goto(f"{base}/console/records/{record_id}")
+    page.check("input[name=decision][value=approve]")
+    with page.expect_navigation():
+        page.click("button:text('提交审核')")
+    assert expected in page.locator(".flash").inner_text(), page.locator(".flash").inner_text()
+    assert problems == [], problems
+    page.context.close()
+
+
+def test_the_edited_version_goes_to_one_school_and_its_records_pass_the_new_level(live_server, browser,
+                                                                                 demo) -> None:
+    """The rest of the issue's flow: semantic diff, the new role's account, activation for one school
+    with the confirmation, then 二级 → 一级 → 中心 there while another school keeps 二级 → 中心."""
+    from service.models import User
+    from service.services import demo_data, schools
+
+    version_id = STATE.get("three_level")
+    assert version_id, "runs after the editor test, which deploys the three-level version"
+    base = live_server.url
+    two_level = processes.active_version()
+    schools.add_school("10599", "另一所学院")
+    demo_data.seed_school("10599", "另一所学院", students=3, colleges=1, majors=1, seed=9)
+    demo_data.create_accounts("10599", demo.password)
+
+    # The admin reviews the deployed version: the semantic diff names the new role and level.
+    page, console = _admin(browser, live_server, demo)
+    page.goto(f"{base}/centre/processes/{version_id}/review")
+    page.wait_for_selector("#diagram-new[data-rendered='1']")
+    diff = page.locator("#semantic-diff").inner_text()
+    assert "新增角色「一级用户（院系）」（level1）" in diff, diff
+    assert "新增审核层级「一级」" in diff and "二级 → 一级 → 中心" in diff, diff
+    gaps = page.locator("#account-gaps").inner_text()
+    assert "一级用户（院系）在" in gaps and demo.school_code in gaps, gaps
+    screenshot(page, "studio-review")
+
+    # The school's centre creates the new role's account before activation (defect 8).
+    centre = new_page(browser)
+    login(centre, base, demo.school_code, demo.centre, demo.password)
+    centre.goto(f"{base}/centre/accounts")
+    assert centre.locator("select[name=role] option[value=level1]").count() == 1
+    centre.fill("input[name=username]", "level1a")
+    centre.fill("input[name=display_name]", "一级审核员")
+    centre.select_option("select[name=role]", "level1")
+    centre.fill("input[name=password]", demo.password)
+    centre.fill("input[name=password2]", demo.password)
+    centre.locator("input[name=college]").first.check()
+    with centre.expect_navigation():
+        centre.click("form button[type=submit]:text('创建')")
+    assert "已创建账号 level1a" in centre.content()
+    assert User.get(User.username == "level1a").role == "level1"
+    centre.context.close()
+
+    # Activation for that school only, with the confirmation naming the change.
+    page.goto(f"{base}/centre/processes/{version_id}/review")
+    page.check("input[name=scope][value=chosen]")
+    page.check(f"input[name=school][value='{demo.school_code}']")
+    nav(page, "#activate button[type=submit]")  # unconfirmed: refused, nothing activated
+    assert "启用前须逐项确认" in page.content()
+    assert processes.active_version(demo.school_code).id == two_level.id
+    confirmations = page.locator("#confirmations").inner_text()
+    assert "二级 → 一级 → 中心" in confirmations, confirmations
+    page.check(f"input[name=school][value='{demo.school_code}']")
+    for box in page.locator("#confirmations input[name=ack]").all():
+        box.check()
+    nav(page, "#activate button[type=submit]")
+    assert f"已对{demo.school_code}启用" in page.content()
+    assert processes.active_version(demo.school_code).id == version_id
+    assert processes.active_version("10599").id == two_level.id == processes.active_version().id
+    assert [p for p in console if "status of 422" not in p] == [], console  # the refusal page is a 422
+    page.context.close()
+
+    # A new record of that school: 二级 → 一级 → 中心; one of the other school: 二级 → 中心.
+    mine = _new_submitted_record(demo.school_code)
+    theirs = _new_submitted_record("10599")
+    assert mine.instance.get().version_id == version_id and theirs.instance.get().version_id == two_level.id
+    counselor_of_mine = User.get((User.school == demo.school_code) & (User.username == "counselor")).username
+    _review_in_the_console(browser, base, demo.school_code, counselor_of_mine, demo.password, mine.id,
+                           "二级待审 → 一级待审")
+    _review_in_the_console(browser, base, demo.school_code, "level1a", demo.password, mine.id, "一级待审 → 中心待审")
+    _review_in_the_console(browser, base, demo.school_code, demo.centre, demo.password, mine.id, "中心待审 → 完成")
+    _review_in_the_console(browser, base, "10599", "counselor", demo.password, theirs.id, "二级待审 → 中心待审")
+    _review_in_the_console(browser, base, "10599", "centre", demo.password, theirs.id, "中心待审 → 完成")
