@@ -12,7 +12,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from werkzeug.wrappers import Response
 
 from service.errors import GradflowError, InvalidInput, NotFound, ProcessValidationError
-from service.services import accounts, processes, progress
+from service.services import accounts, processes, progress, schools
 from service.services import roster as roster_service
 from service.services import roster_report as roster_report_service
 from service.services.actors import Actor
@@ -173,6 +173,7 @@ def process_detail(version_id: int, actor: Actor) -> str:
     versions = processes.list_versions()
     summary = next(v for v in versions if v.id == version.id)
     return render_template("centre/process_detail.html", version=version, summary=summary, meta=version.meta,
+                           all_schools=schools.list_schools() if actor.is_admin else [],
                            can_deploy=actor.is_admin, versions=versions, dry_run=None)
 
 
@@ -221,13 +222,16 @@ def process_migrate(version_id: int, actor: Actor) -> str | Response:
     """Dry run first (shows what would move and what is refused); the real run needs confirm=1."""
     version = processes.find_version(str(version_id))
     confirm = request.form.get("confirm") == "1"
-    report = migration.migrate(str(version.id), dry_run=not confirm, actor=actor)
+    school = request.form.get("school", "").strip()[:10] or None
+    report = migration.migrate(str(version.id), dry_run=not confirm, actor=actor, school=school)
     if confirm:
-        flash(f"迁移完成：{report.migrated} 条已迁移，{report.refused_total} 条未迁移", "success")
+        where = f"（{school}）" if school else ""
+        flash(f"迁移完成{where}：{report.migrated} 条已迁移，{report.refused_total} 条未迁移", "success")
         return redirect(url_for("web_centre.process_detail", version_id=version.id))
     versions = processes.list_versions()
     summary = next((v for v in versions if v.id == version.id), None)
     if summary is None:
         raise NotFound()
     return render_template("centre/process_detail.html", version=version, summary=summary, meta=version.meta,
+                           all_schools=schools.list_schools() if actor.is_admin else [],
                            can_deploy=True, versions=versions, dry_run=report)

@@ -218,3 +218,22 @@ def test_dry_run_by_status_with_record_ids_and_per_school(app, world) -> None:
     one = api.get(f"/centre/processes/{three.id}/review?scope=chosen&school=10562").get_data(as_text=True)
     part = one[one.index('id="dry-run"'):one.index('id="activate"')]
     assert "广州大学（10562）</strong>" in part and "<td>二级待审</td><td>1</td>" in part
+
+
+def test_the_version_page_migrates_one_school_only(app, world) -> None:
+    two = processes.active_version()
+    mine = rv.submitted(world, world.m1)
+    theirs = rv.submitted(world, world.other_major)
+    three = processes.deploy_file(THREE_LEVEL_BPMN).version
+    api = _admin(app)
+    page = api.get(f"/centre/processes/{three.id}").get_data(as_text=True)
+    assert 'name="school"' in page and 'value="10562"' in page
+    dry = _post(api, f"/centre/processes/{three.id}/migrate", school="10561")
+    body = dry.get_data(as_text=True)
+    assert dry.status_code == 200 and "试迁移结果（10561）：可迁移 1 条" in body
+    assert mine.instance.get().version_id == two.id  # a dry run changes nothing
+    done = _post(api, f"/centre/processes/{three.id}/migrate", school="10561", confirm="1")
+    assert done.status_code == 302
+    assert mine.instance.get().version_id == three.id and theirs.instance.get().version_id == two.id
+    unknown = _post(api, f"/centre/processes/{three.id}/migrate", school="99999")
+    assert unknown.status_code == 404 and "99999 不存在" in unknown.get_data(as_text=True)
