@@ -36,7 +36,11 @@ def _free_port() -> int:
 
 
 class ThrowawayCluster:
-    def __init__(self) -> None:
+    """A private PostgreSQL cluster in a temp folder. Tests use fast, non-durable settings;
+    benchmarks pass durable=True to measure with the defaults (fsync, synchronous_commit on)."""
+
+    def __init__(self, *, durable: bool = False, synchronous_commit: bool = True) -> None:
+        self.durable, self.synchronous_commit = durable, synchronous_commit
         bin_dir = find_bin_dir()
         if bin_dir is None:
             raise RuntimeError("PostgreSQL server binaries not found (install Debian's postgresql package)")
@@ -59,8 +63,12 @@ class ThrowawayCluster:
     def start(self) -> str:
         self._run(str(self.bin_dir / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust",
                   "-E", "UTF8", "--locale=C.UTF-8")
-        opts = (f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.root} "
-                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        opts = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.root} "
+        if not self.durable:
+            opts += "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+        elif not self.synchronous_commit:
+            opts += "-c synchronous_commit=off "
+        opts += "-c max_connections=200"
         self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-o", opts, "-w", "-l",
                   str(self.root / "log"), "start")
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
