@@ -32,7 +32,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from service.errors import PermissionDenied, Unauthorized
 from service.models import User
 from service.services import accounts
-from service.services.actors import Actor, actor_for_user
+from service.services.actors import Actor
 
 CSRF_COOKIE = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -92,13 +92,14 @@ def logout_user() -> None:
 
 
 def current_actor() -> Actor | None:
+    """The caller, loaded once per request in one statement (session, account, grants, record)."""
     if "actor" not in g:
         token = session.get(SESSION_KEY)
-        user = accounts.user_for_session(token) if isinstance(token, str) else None
-        if user is None and SESSION_KEY in session:
+        caller = accounts.caller_for_session(token) if isinstance(token, str) else None
+        if caller is None and SESSION_KEY in session:
             session.clear()  # revoked, expired or disabled: the cookie is dropped
-        g.actor = actor_for_user(user) if user is not None else None
-        g.must_change_password = bool(user is not None and user.must_change_password)
+        g.actor = caller.actor if caller is not None else None
+        g.must_change_password = bool(caller is not None and caller.must_change_password)
     return g.actor
 
 
