@@ -64,12 +64,14 @@ def gunicorn_env(url: str, instance: Path, **extra: str) -> dict[str, str]:
 class Gunicorn:
     """A gunicorn serving the app on 127.0.0.1:<free port>; stopped (SIGTERM, then SIGKILL) on exit."""
 
-    def __init__(self, env: dict[str, str], workers: int = 1, log: Path | None = None) -> None:
+    def __init__(self, env: dict[str, str], workers: int = 1, log: Path | None = None,
+                 worker_class: str = "sync", threads: int = 1) -> None:
         self.port = free_port()
         gunicorn = Path(sys.executable).with_name("gunicorn")
         self.log = open(log or os.devnull, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [str(gunicorn), "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}", "--keep-alive", "30",
+            [str(gunicorn), "--workers", str(workers), "--worker-class", worker_class, "--threads", str(threads),
+             "--bind", f"127.0.0.1:{self.port}", "--keep-alive", "30",
              "--graceful-timeout", "5", "--timeout", "60", "service:create_app()"],
             cwd=ROOT, env=env, stdout=self.log, stderr=self.log, start_new_session=True)
         self.wait_ready()
@@ -217,6 +219,8 @@ def main() -> None:
     ap.add_argument("--students", type=int, default=3000)
     ap.add_argument("--requests", type=int, default=300, help="timed requests per kind")
     ap.add_argument("--postgres-url", default=None, help="run on this PostgreSQL database (emptied first)")
+    ap.add_argument("--worker-class", default="sync", choices=["sync", "gthread"],
+                    help="gunicorn worker class (sync closes the connection after each response)")
     ap.add_argument("--keep", type=Path, default=None, help="keep the instance folder here")
     args = ap.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="gradflow-http-"))
@@ -241,7 +245,7 @@ def run(args: argparse.Namespace, url: str, folder: Path) -> None:
         raise SystemExit(f"only {len(data['pending'])} records wait at {data['first_level']}: raise --students")
     env = gunicorn_env(url, folder, GRADFLOW_NOTIFY_WORKER="true")
     results: dict[str, list[float]] = {}
-    with Gunicorn(env, workers=1, log=folder / "gunicorn.log") as server:
+    with Gunicorn(env, workers=1, log=folder / "gunicorn.log", worker_class=args.worker_class) as server:
         anon, centre, reviewer = Client(server.port), Client(server.port), Client(server.port)
         centre.login(data["centre"])
         reviewer.login(data["first_level"])

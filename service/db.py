@@ -55,13 +55,41 @@ def open_database(url: str, *, busy_timeout: float = 10.0, checkpoint_seconds: f
         db = SqliteDatabase(path, timeout=busy_timeout, pragmas=pragmas)
         if background:
             WalCheckpointer(db, path, checkpoint_seconds, busy_timeout).start()
+        _OPENED.add(db)
         return db
     if url.startswith(("postgresql://", "postgres://")):
         params = parse_url(url)
-        return PooledPostgresqlDatabase(
+        pooled = PooledPostgresqlDatabase(
             params.pop("database"), max_connections=32, stale_timeout=300, **params
         )
+        _OPENED.add(pooled)
+        return pooled
     raise ValueError(f"unsupported database URL: {url!r} (use sqlite:///… or postgresql://…)")
+
+
+# Databases this process opened, and connections a forked child inherited from its parent.
+_OPENED: weakref.WeakSet[Database] = weakref.WeakSet()
+_INHERITED: list[object] = []
+
+
+def _forget_connections_after_fork() -> None:
+    """In a forked child (gunicorn --preload, a multiprocessing worker) the parent's connections
+    must be neither used nor closed: PostgreSQL's socket is shared with the parent (closing sends
+    it a Terminate) and closing a SQLite file drops the parent's POSIX locks. They are dropped
+    from the handles (the child opens its own) and kept referenced so nothing closes them."""
+    for db in list(_OPENED):
+        state = db._state
+        if state.conn is not None:
+            _INHERITED.append(state.conn)
+        state.reset()
+        if isinstance(db, PooledPostgresqlDatabase):
+            _INHERITED.extend(db._connections)
+            _INHERITED.extend(db._in_use.values())
+            db._connections = []
+            db._in_use = {}
+
+
+os.register_at_fork(after_in_child=_forget_connections_after_fork)
 
 
 def bind_database(db: Database) -> Database:

@@ -55,10 +55,26 @@ def cookie_secure() -> bool:
 
 
 class SessionInterface(SecureCookieSessionInterface):
-    """Flask's signed cookie, with the Secure flag decided per request ("auto")."""
+    """Flask's signed cookie, with the Secure flag decided per request ("auto").
+
+    Flask builds a new signing serializer (and probes its JSON serializer) twice per request; the
+    keys do not change while the app runs, so one is built per key set and kept.
+    """
+
+    def __init__(self) -> None:
+        self._serializers: dict[tuple[Any, ...], Any] = {}
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return cookie_secure()
+
+    def get_signing_serializer(self, app: Flask) -> Any:
+        key = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        found = self._serializers.get(key)
+        if found is None:
+            found = super().get_signing_serializer(app)
+            if found is not None:
+                self._serializers = {key: found}  # one app, one key set: nothing piles up
+        return found
 
 
 def csrf_token() -> str:

@@ -28,7 +28,12 @@ def reminder_days(school_code: str) -> int:
 
 
 def _claim_mark(key: str, data: dict[str, object]) -> bool:
-    """Inside a transaction: True when this job's mark was not there yet (it is now)."""
+    """Inside a transaction: True when this job's mark was not there yet (it is now).
+
+    Every sender of every worker and machine polls the schedule; a mark that exists is seen by a
+    plain read, so only the first rounds after a job falls due race on the unique key."""
+    if NotifyMark.select(NotifyMark.key).where(NotifyMark.key == key).exists():
+        return False
     try:
         with write_transaction():  # a savepoint: losing the race rolls back only the mark
             NotifyMark.create(key=key, data=data)
