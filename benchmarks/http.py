@@ -27,11 +27,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 import argparse  # noqa: E402
 import http.client  # noqa: E402
 import json  # noqa: E402
-import os  # noqa: E402
 import shutil  # noqa: E402
-import signal  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from typing import Any  # noqa: E402
@@ -40,72 +36,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tests.support.gunicorn import Gunicorn, gunicorn_env  # noqa: E402
+
 PASSWORD = "bench-password-1"
 SCHOOL = "10561"
 SECRET = "bench-secret-" + "z" * 32
 TARGET_REVIEW_P50_MS = 2.5
 TARGET_ME_GAP_MS = 0.5
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def gunicorn_env(url: str, instance: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GRADFLOW_")}
-    env.update(GRADFLOW_DATABASE_URL=url, GRADFLOW_INSTANCE_PATH=str(instance), GRADFLOW_SECRET_KEY=SECRET,
-               GRADFLOW_LOG_LEVEL="WARNING", GRADFLOW_SESSION_COOKIE_SECURE="false", PYTHONPATH=str(ROOT))
-    env.update(extra)
-    return env
-
-
-class Gunicorn:
-    """A gunicorn serving the app on 127.0.0.1:<free port>; stopped (SIGTERM, then SIGKILL) on exit."""
-
-    def __init__(self, env: dict[str, str], workers: int = 1, log: Path | None = None,
-                 worker_class: str = "sync", threads: int = 1) -> None:
-        self.port = free_port()
-        gunicorn = Path(sys.executable).with_name("gunicorn")
-        self.log = open(log or os.devnull, "ab")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [str(gunicorn), "--workers", str(workers), "--worker-class", worker_class, "--threads", str(threads),
-             "--bind", f"127.0.0.1:{self.port}", "--keep-alive", "30",
-             "--graceful-timeout", "5", "--timeout", "60", "service:create_app()"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=self.log, start_new_session=True)
-        self.wait_ready()
-
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.proc.returncode}")
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                c.request("GET", "/healthz")
-                if c.getresponse().status == 200:
-                    c.close()
-                    return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("gunicorn did not become ready")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self.log.close()
-
-    def __enter__(self) -> Gunicorn:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 class Client:
@@ -243,9 +180,10 @@ def run(args: argparse.Namespace, url: str, folder: Path) -> None:
     data = seed(url, folder, args.students)
     if len(data["pending"]) < n + 20:
         raise SystemExit(f"only {len(data['pending'])} records wait at {data['first_level']}: raise --students")
-    env = gunicorn_env(url, folder, GRADFLOW_NOTIFY_WORKER="true")
+    env = gunicorn_env(database_url=url, instance_path=str(folder), secret_key=SECRET, log_level="WARNING",
+                       session_cookie_secure="false")
     results: dict[str, list[float]] = {}
-    with Gunicorn(env, workers=1, log=folder / "gunicorn.log", worker_class=args.worker_class) as server:
+    with Gunicorn(env, workers=1, worker_class=args.worker_class, log=folder / "gunicorn.log") as server:
         anon, centre, reviewer = Client(server.port), Client(server.port), Client(server.port)
         centre.login(data["centre"])
         reviewer.login(data["first_level"])
@@ -280,7 +218,7 @@ def run(args: argparse.Namespace, url: str, folder: Path) -> None:
         ("raw engine step (no DB, no HTTP)", engine),
     ]
     db = "PostgreSQL" if url.startswith("postgres") else "SQLite file (WAL)"
-    print(f"\ngunicorn 1 sync worker, {db}, {args.students:,} students, {n} requests per kind, "
+    print(f"\ngunicorn 1 {args.worker_class} worker, {db}, {args.students:,} students, {n} requests per kind, "
           f"one keep-alive client; load average {' '.join(load)}\n")
     print("| request | p50 ms | p95 ms | p50 / engine step |")
     print("|---|---|---|---|")
