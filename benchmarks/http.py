@@ -16,13 +16,26 @@ Usage: python benchmarks/http.py [--students 3000] [--requests 300] [--postgres-
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
-# Run as a script, this file's folder comes first on sys.path and this file would shadow the
-# standard library's `http`: drop the folder before importing http.client.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+if __name__ == "http":
+    # Another script in this folder was run (the folder is then first on sys.path) and imported the
+    # standard library's `http`, finding this file: load the real package in its place and stop.
+    import importlib.util
+
+    _real = Path(os.__file__).parent / "http" / "__init__.py"
+    _spec = importlib.util.spec_from_file_location("http", _real, submodule_search_locations=[str(_real.parent)])
+    assert _spec is not None and _spec.loader is not None
+    _module = importlib.util.module_from_spec(_spec)
+    sys.modules["http"] = _module
+    _spec.loader.exec_module(_module)
+else:
+    # Run as a script, this file's folder comes first on sys.path and this file would shadow the
+    # standard library's `http`: drop the folder before importing http.client.
+    _HERE = Path(__file__).resolve().parent
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 import argparse  # noqa: E402
 import http.client  # noqa: E402
