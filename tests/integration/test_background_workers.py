@@ -157,4 +157,7 @@ def test_a_forked_process_starts_its_own_sender(db, settings) -> None:
             time.sleep(0.05)
         return False
 
-    assert _in_child(child) == 0
+    try:
+        assert _in_child(child) == 0
+    finally:
+        sender.stop_worker()

@@ -164,6 +164,7 @@ def run_forever(settings: Settings, stop: threading.Event, *, bound: object | No
 
 
 _worker: threading.Thread | None = None
+_worker_stop = threading.Event()
 _worker_args: tuple[Settings, object] | None = None
 _worker_lock = threading.Lock()
 
@@ -175,15 +176,25 @@ def start_worker(settings: Settings) -> threading.Thread | None:
     (release_stale) and the schedule's unique marks keep them from doing anything twice, so no
     process has to be "the only one". A process forked after starting it (gunicorn --preload)
     starts its own in the child, since threads do not survive fork."""
-    global _worker, _worker_args
+    global _worker, _worker_args, _worker_stop
     with _worker_lock:
         if _worker is not None and _worker.is_alive():
             return None
         _worker_args = (settings, database.obj)
-        _worker = threading.Thread(target=run_forever, args=(settings, threading.Event()),
+        _worker_stop = threading.Event()
+        _worker = threading.Thread(target=run_forever, args=(settings, _worker_stop),
                                    kwargs={"bound": database.obj}, name="gradflow-notify", daemon=True)
         _worker.start()
         return _worker
+
+
+def stop_worker(timeout: float = 10.0) -> None:
+    """Stop this process's background sender (if any) after its current round."""
+    global _worker_args
+    _worker_stop.set()
+    _worker_args = None
+    if _worker is not None:
+        _worker.join(timeout)
 
 
 def _restart_worker_after_fork() -> None:
