@@ -161,3 +161,42 @@ def test_a_forked_process_starts_its_own_sender(db, settings) -> None:
         assert _in_child(child) == 0
     finally:
         sender.stop_worker()
+
+
+def test_every_machine_of_a_release_may_upgrade_and_deploy_at_once(pg_server, tmp_path) -> None:
+    """`gradflow db upgrade` and `gradflow process deploy --activate`, run by three machines at the
+    same moment (three processes): the steps are applied once, the file becomes one version,
+    every run succeeds."""
+    import subprocess
+    import sys
+
+    import psycopg2
+
+    from service.config import PROJECT_ROOT
+    from service.migrations import STEPS
+    from tests.conftest import DEFAULT_BPMN, TEST_SECRET_KEY
+    from tests.support import postgres
+    from tests.support.gunicorn import gunicorn_env
+
+    url = postgres.create_database(pg_server)
+    env = gunicorn_env(database_url=url, secret_key=TEST_SECRET_KEY, instance_path=str(tmp_path))
+    try:
+        for command in (["db", "upgrade"], ["process", "deploy", str(DEFAULT_BPMN), "--activate"]):
+            runs = [subprocess.Popen([sys.executable, "-m", "service.cli", *command], cwd=PROJECT_ROOT, env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(3)]
+            outputs = [(r.wait(120), r.stdout.read() if r.stdout else "") for r in runs]
+            assert all(code == 0 for code, _ in outputs), outputs
+        conn = psycopg2.connect(url)
+        with conn.cursor() as cur:
+            cur.execute("SELECT COUNT(*), COUNT(DISTINCT name) FROM schema_migrations")
+            assert cur.fetchone() == (len(STEPS), len(STEPS))
+            cur.execute("SELECT COUNT(*) FROM process_version")
+            assert cur.fetchone() == (1,)
+            cur.execute("SELECT COUNT(*) FROM process_activation WHERE current")
+            assert cur.fetchone() == (1,)
+        conn.close()
+        verify = subprocess.run([sys.executable, "-m", "service.cli", "audit", "verify"], cwd=PROJECT_ROOT, env=env,
+                                capture_output=True, text=True, timeout=120, check=False)
+        assert verify.returncode == 0, verify.stdout + verify.stderr
+    finally:
+        postgres.drop_database(pg_server, url)

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from peewee import IntegrityError
+
 from service.db import database, forget_request_memo, request_memo, write_transaction
 from service.errors import InvalidInput, NotFound
 from service.models import ProcessActivation, ProcessVersion, School
@@ -54,16 +56,27 @@ def deploy(xml: bytes, source_name: str, *, actor: Actor = SYSTEM, activate: boo
     """Validate and store a BPMN file as a version (same canonical form: the existing version)."""
     sha = sha256_of(xml)
     prints = None
+    definition: ProcessDefinition | None = None
+    spec_json = ""
     if ProcessVersion.get_or_none(ProcessVersion.sha256 == sha) is None:
         definition = parse_process(xml, source_name)  # raises ProcessValidationError
         prints = fingerprint(xml)
         if ProcessVersion.get_or_none(ProcessVersion.canonical_sha256 == prints.canonical_sha256) is None:
             spec_json = dump_spec(definition.spec, definition.subprocess_specs)
+    try:
+        return _store(xml, sha, prints, source_name, actor, activate, definition, spec_json)
+    except IntegrityError:
+        # Another machine of the same release stored these bytes at the same moment: it is there now.
+        return _store(xml, sha, prints, source_name, actor, activate, definition, spec_json)
+
+
+def _store(xml: bytes, sha: str, prints: Fingerprint | None, source_name: str, actor: Actor, activate: bool,
+           definition: ProcessDefinition | None, spec_json: str) -> DeployResult:
     created = False
     with write_transaction():
         version = _existing(sha, prints)
         if version is None:
-            assert prints is not None  # a file whose bytes are known has a version
+            assert prints is not None and definition is not None  # a file whose bytes are known has a version
             version = ProcessVersion.create(
                 sha256=sha, canonical_sha256=prints.canonical_sha256, semantic_sha256=prints.semantic_sha256,
                 process_id=definition.process_id, name=definition.meta["name"],
