@@ -200,3 +200,16 @@ def test_every_machine_of_a_release_may_upgrade_and_deploy_at_once(pg_server, tm
         assert verify.returncode == 0, verify.stdout + verify.stderr
     finally:
         postgres.drop_database(pg_server, url)
+
+
+@pytest.mark.parametrize("db_url", ["postgres", "sqlite"], indirect=True)
+def test_one_sender_of_the_whole_deployment_runs_the_schedule_per_period(db, settings) -> None:
+    now = datetime(2026, 12, 3, 1, 0, 5)
+    takers = _race(lambda: schedule.claim_tick(settings, now))
+    assert sorted(takers) == [False] * (SENDERS - 1) + [True]
+    assert not schedule.claim_tick(settings, now + timedelta(seconds=30))  # same period
+    assert schedule.claim_tick(settings, now + timedelta(seconds=60))  # the next one
+    from service.models import NotifyMark
+
+    ticks = NotifyMark.select().where(NotifyMark.key.startswith(schedule.TICK_PREFIX)).count()
+    assert ticks == 1  # older periods' marks are gone

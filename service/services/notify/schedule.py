@@ -98,6 +98,27 @@ def daily_digest(school_code: str, school_name: str, settings: Settings, now: da
     return sent
 
 
+TICK_PREFIX = "tick:"
+
+
+def claim_tick(settings: Settings, now: datetime) -> bool:
+    """True for the one sender (of all workers on all machines) that runs the jobs this period.
+
+    The period's mark is taken like a job's; older period marks go in the same transaction, so the
+    table keeps one. Jobs only look at what is due, so a period whose sender died before running
+    them loses nothing: the next period's sender finds the same jobs due."""
+    seconds = max(settings.notify_schedule_seconds, 0.0)
+    if seconds == 0:
+        return True
+    period = int(now.replace(tzinfo=UTC).timestamp() // seconds)
+    key = f"{TICK_PREFIX}{seconds:g}:{period}"
+    with write_transaction():
+        if not _claim_mark(key, {"at": now.isoformat(timespec="seconds")}):
+            return False
+        NotifyMark.delete().where(NotifyMark.key.startswith(TICK_PREFIX) & (NotifyMark.key != key)).execute()
+    return True
+
+
 def run_due_jobs(settings: Settings, now: datetime) -> int:
     """Every school's due jobs; returns how many messages they wrote."""
     total = 0

@@ -130,7 +130,8 @@ def run_once(settings: Settings, *, stop: Callable[[], bool] = lambda: False,
     stats = RunStats()
     now = utcnow()
     stats.released = release_stale(settings, now)
-    stats.scheduled = schedule.run_due_jobs(settings, now)
+    if schedule.claim_tick(settings, now):
+        stats.scheduled = schedule.run_due_jobs(settings, now)
     batches = 0
     while not stop() and (max_batches is None or batches < max_batches):
         batch = claim(settings, utcnow(), max(settings.notify_batch_size, 1))
