@@ -112,6 +112,8 @@ def claim_tick(settings: Settings, now: datetime) -> bool:
         return True
     period = int(now.replace(tzinfo=UTC).timestamp() // seconds)
     key = f"{TICK_PREFIX}{seconds:g}:{period}"
+    if NotifyMark.select(NotifyMark.key).where(NotifyMark.key == key).exists():
+        return False  # taken: no write transaction (SQLite's write lock) on most polls
     with write_transaction():
         if not _claim_mark(key, {"at": now.isoformat(timespec="seconds")}):
             return False
