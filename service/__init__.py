@@ -30,7 +30,13 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from service.api import register_api
     from service.api.errors import register_error_handlers
     from service.api.security import install as install_security
-    from service.db import bind_database, database, is_sqlite, open_database
+    from service.db import (
+        begin_request_memo,
+        bind_database,
+        end_request_memo,
+        open_database,
+        release_request_connection,
+    )
     from service.http_hardening import install as install_hardening
     from service.services import audit, notify
 
@@ -46,6 +52,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=timedelta(seconds=settings.session_lifetime_seconds),
         JSON_AS_ASCII=False,
+        # The server-side session has a fixed expiry (accounts.start_session): re-signing and re-sending
+        # the cookie on every response would only cost time.
+        SESSION_REFRESH_EACH_REQUEST=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.url_map.converters["int"] = DatabaseIdConverter
@@ -60,12 +69,14 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     bind_database(open_database(settings.resolved_database_url, busy_timeout=settings.sqlite_busy_timeout,
                                 checkpoint_seconds=settings.sqlite_checkpoint_seconds))
 
+    @app.before_request
+    def _begin_memo() -> None:
+        begin_request_memo()
+
     @app.teardown_appcontext
-    def _close_db(_exc: BaseException | None) -> None:
-        if is_sqlite() and not database.is_closed():
-            database.close()
-        elif not is_sqlite() and not database.is_closed():
-            database.close()  # returns the connection to the pool
+    def _release_db(_exc: BaseException | None) -> None:
+        end_request_memo()
+        release_request_connection()
 
     install_security(app)
     install_hardening(app)

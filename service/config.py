@@ -80,6 +80,7 @@ class Settings:
     notify_max_attempts: int
     notify_backoff_seconds: float
     notify_lease_seconds: float
+    notify_schedule_seconds: float
     notify_quiet_hours: str
     notify_digest_hour: int
     smtp_host: str

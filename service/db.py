@@ -12,9 +12,11 @@ import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 from pathlib import Path
+from typing import Any, TypeVar
 
 from peewee import Database, DatabaseProxy, SqliteDatabase
 from playhouse.db_url import parse as parse_url
@@ -53,13 +55,41 @@ def open_database(url: str, *, busy_timeout: float = 10.0, checkpoint_seconds: f
         db = SqliteDatabase(path, timeout=busy_timeout, pragmas=pragmas)
         if background:
             WalCheckpointer(db, path, checkpoint_seconds, busy_timeout).start()
+        _OPENED.add(db)
         return db
     if url.startswith(("postgresql://", "postgres://")):
         params = parse_url(url)
-        return PooledPostgresqlDatabase(
+        pooled = PooledPostgresqlDatabase(
             params.pop("database"), max_connections=32, stale_timeout=300, **params
         )
+        _OPENED.add(pooled)
+        return pooled
     raise ValueError(f"unsupported database URL: {url!r} (use sqlite:///… or postgresql://…)")
+
+
+# Databases this process opened, and connections a forked child inherited from its parent.
+_OPENED: weakref.WeakSet[Database] = weakref.WeakSet()
+_INHERITED: list[object] = []
+
+
+def _forget_connections_after_fork() -> None:
+    """In a forked child (gunicorn --preload, a multiprocessing worker) the parent's connections
+    must be neither used nor closed: PostgreSQL's socket is shared with the parent (closing sends
+    it a Terminate) and closing a SQLite file drops the parent's POSIX locks. They are dropped
+    from the handles (the child opens its own) and kept referenced so nothing closes them."""
+    for db in list(_OPENED):
+        state = db._state
+        if state.conn is not None:
+            _INHERITED.append(state.conn)
+        state.reset()
+        if isinstance(db, PooledPostgresqlDatabase):
+            _INHERITED.extend(db._connections)
+            _INHERITED.extend(db._in_use.values())
+            db._connections = []
+            db._in_use = {}
+
+
+os.register_at_fork(after_in_child=_forget_connections_after_fork)
 
 
 def bind_database(db: Database) -> Database:
@@ -70,6 +100,51 @@ def bind_database(db: Database) -> Database:
 
 def is_sqlite() -> bool:
     return isinstance(database.obj, SqliteDatabase)
+
+
+T = TypeVar("T")
+# Reads that a request repeats (which process version a school runs, its light row): remembered
+# for the rest of that request only, so several workers never disagree for longer than a request.
+# None outside a request (CLI, tests calling services directly): nothing is remembered there.
+_request_memo: ContextVar[dict[Any, Any] | None] = ContextVar("gradflow_request_memo", default=None)
+
+
+def begin_request_memo() -> None:
+    _request_memo.set({})
+
+
+def end_request_memo() -> None:
+    _request_memo.set(None)
+
+
+def request_memo(key: Any, load: Callable[[], T]) -> T:
+    """load(), once per request and key (every call outside a request)."""
+    memo = _request_memo.get()
+    if memo is None:
+        return load()
+    if key not in memo:
+        memo[key] = load()
+    return memo[key]  # type: ignore[no-any-return]
+
+
+def forget_request_memo() -> None:
+    """A write in this request changed what the memo holds (e.g. an activation): read afresh."""
+    memo = _request_memo.get()
+    if memo is not None:
+        memo.clear()
+
+
+def release_request_connection() -> None:
+    """End of a request: PostgreSQL's connection goes back to the pool; SQLite's stays open.
+
+    Opening a SQLite connection costs more than a whole cheap request (the file is opened and six
+    PRAGMAs run), so each worker thread keeps its own (peewee's connection state is per thread);
+    it is in autocommit mode between transactions, so nothing is held across requests.
+    """
+    if database.obj is None or database.is_closed():
+        return
+    if not is_sqlite():
+        database.close()
 
 
 @contextmanager

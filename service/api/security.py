@@ -32,7 +32,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from service.errors import PermissionDenied, Unauthorized
 from service.models import User
 from service.services import accounts
-from service.services.actors import Actor, actor_for_user
+from service.services.actors import Actor
 
 CSRF_COOKIE = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -55,10 +55,26 @@ def cookie_secure() -> bool:
 
 
 class SessionInterface(SecureCookieSessionInterface):
-    """Flask's signed cookie, with the Secure flag decided per request ("auto")."""
+    """Flask's signed cookie, with the Secure flag decided per request ("auto").
+
+    Flask builds a new signing serializer (and probes its JSON serializer) twice per request; the
+    keys do not change while the app runs, so one is built per key set and kept.
+    """
+
+    def __init__(self) -> None:
+        self._serializers: dict[tuple[Any, ...], Any] = {}
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return cookie_secure()
+
+    def get_signing_serializer(self, app: Flask) -> Any:
+        key = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        found = self._serializers.get(key)
+        if found is None:
+            found = super().get_signing_serializer(app)
+            if found is not None:
+                self._serializers = {key: found}  # one app, one key set: nothing piles up
+        return found
 
 
 def csrf_token() -> str:
@@ -92,13 +108,14 @@ def logout_user() -> None:
 
 
 def current_actor() -> Actor | None:
+    """The caller, loaded once per request in one statement (session, account, grants, record)."""
     if "actor" not in g:
         token = session.get(SESSION_KEY)
-        user = accounts.user_for_session(token) if isinstance(token, str) else None
-        if user is None and SESSION_KEY in session:
+        caller = accounts.caller_for_session(token) if isinstance(token, str) else None
+        if caller is None and SESSION_KEY in session:
             session.clear()  # revoked, expired or disabled: the cookie is dropped
-        g.actor = actor_for_user(user) if user is not None else None
-        g.must_change_password = bool(user is not None and user.must_change_password)
+        g.actor = caller.actor if caller is not None else None
+        g.must_change_password = bool(caller is not None and caller.must_change_password)
     return g.actor
 
 

@@ -8,9 +8,11 @@ STEPS. Steps must not rely on the current models' columns for tables created by 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from peewee import CharField, Database, DateTimeField, Model
+from peewee import CharField, Database, DateTimeField, Model, SqliteDatabase
 
 STEPS = [
     "m0001_initial",
@@ -37,7 +39,7 @@ class SchemaMigration(Model):
 
 def upgrade(db: Database) -> list[str]:
     """Apply the steps this database has not seen; returns their names (empty when up to date)."""
-    with db.bind_ctx([SchemaMigration]):
+    with db.bind_ctx([SchemaMigration]), _one_upgrade_at_a_time(db):
         db.create_tables([SchemaMigration], safe=True)
         done = {m.name for m in SchemaMigration.select(SchemaMigration.name)}
         applied = []
@@ -50,6 +52,25 @@ def upgrade(db: Database) -> list[str]:
                 SchemaMigration.create(name=name, applied_at=datetime.now(UTC).replace(tzinfo=None))
             applied.append(name)
         return applied
+
+
+# Any constant: the advisory lock that makes concurrent `gradflow db upgrade` runs take turns.
+_UPGRADE_LOCK = 0x67726164  # "grad"
+
+
+@contextmanager
+def _one_upgrade_at_a_time(db: Database) -> Iterator[None]:
+    """On PostgreSQL, hold a session advisory lock while upgrading: every machine of a release may
+    run `gradflow db upgrade` at once; the first applies the steps, the others wait and then find
+    nothing left to do. (SQLite serializes writers by itself.)"""
+    if isinstance(db, SqliteDatabase):
+        yield
+        return
+    db.execute_sql("SELECT pg_advisory_lock(%s)", (_UPGRADE_LOCK,))
+    try:
+        yield
+    finally:
+        db.execute_sql("SELECT pg_advisory_unlock(%s)", (_UPGRADE_LOCK,))
 
 
 def pending(db: Database) -> list[str]:

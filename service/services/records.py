@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from peewee import IntegrityError
+from peewee import JOIN, IntegrityError
 
 from service.codes import REGION, get_codes
 from service.config import Settings, get_settings
@@ -67,11 +67,17 @@ def _editor_label(actor: Actor) -> str:
 
 
 def _load(actor: Actor, record_id: int) -> tuple[Record, ProcessInstance]:
-    rec = Record.get_or_none(Record.id == record_id)
-    if rec is None or not actor.can_see(rec.school_id, rec.college_id, rec.major_id, rec.id):
-        raise NotFound()
-    inst = ProcessInstance.get_or_none(ProcessInstance.record == rec.id)
+    """Record, instance, college and major in one statement (a record without an instance is not
+    shown either); someone out of scope gets the same 404 as for a record that does not exist."""
+    inst = (ProcessInstance.select(ProcessInstance, Record, College, Major)
+            .join(Record, on=(ProcessInstance.record == Record.id))
+            .join(College, JOIN.LEFT_OUTER, on=(Record.college == College.id))
+            .join_from(Record, Major, JOIN.LEFT_OUTER, on=(Record.major == Major.id))
+            .where(Record.id == record_id).first())
     if inst is None:
+        raise NotFound()
+    rec = inst.record
+    if not actor.can_see(rec.school_id, rec.college_id, rec.major_id, rec.id):
         raise NotFound()
     return rec, inst
 
@@ -136,6 +142,17 @@ def _masked_data(data: dict[str, Any], full: bool) -> dict[str, Any]:
     return out
 
 
+def _related(rec: Record, name: str, model: Any) -> Any:
+    """rec's college or major: the row _load joined in, else read by id (None when unset or gone)."""
+    value = rec.__data__.get(name)
+    if value is None:
+        return None
+    joined = rec.__rel__.get(name)
+    if joined is not None:
+        return joined
+    return model.get_or_none(model.id == value)
+
+
 def detail(actor: Actor, rec: Record, inst: ProcessInstance, *, full_id: bool = False,
            settings: Settings | None = None) -> dict[str, Any]:
     pending = _pending(rec.id)
@@ -145,8 +162,8 @@ def detail(actor: Actor, rec: Record, inst: ProcessInstance, *, full_id: bool = 
         _, window = editing_decision(rec, inst, settings or get_settings())
         if not window.open:
             on_behalf_refused = PermissionDenied(window.message, code="deadline_passed")
-    college = College.get_or_none(College.id == rec.college_id) if rec.college_id else None
-    major = Major.get_or_none(Major.id == rec.major_id) if rec.major_id else None
+    college = _related(rec, "college", College)
+    major = _related(rec, "major", Major)
     return {
         "id": rec.id, "school_code": rec.school_id, "student_no": rec.student_no, "name": rec.name,
         "id_number": rec.id_number if full_id else (mask_id_number(rec.id_number) if rec.id_number else ""),

@@ -22,6 +22,8 @@ from service.services.accounts.passwords import (
 )
 from service.services.accounts.sessions import (
     SESSION_TOUCH_SECONDS,
+    SessionCaller,
+    caller_for_session,
     change_own_password,
     end_session,
     revoke_sessions,
@@ -32,7 +34,7 @@ from service.services.accounts.sessions import (
 )
 
 __all__ = [
-    "COMMON_PASSWORDS_FILE", "MIN_PASSWORD_LENGTH", "SESSION_TOUCH_SECONDS", "authenticate", "change_own_password",
+    "COMMON_PASSWORDS_FILE", "MIN_PASSWORD_LENGTH", "SESSION_TOUCH_SECONDS", "SessionCaller", "authenticate", "caller_for_session", "change_own_password",
     "check_password_strength",
     "account_roles", "creatable_roles", "create_user", "definition_for_role", "end_session", "hash_password", "login_limits", "revoke_sessions",
     "set_active", "set_password", "start_session", "user_for_session",

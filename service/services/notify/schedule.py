@@ -28,7 +28,12 @@ def reminder_days(school_code: str) -> int:
 
 
 def _claim_mark(key: str, data: dict[str, object]) -> bool:
-    """Inside a transaction: True when this job's mark was not there yet (it is now)."""
+    """Inside a transaction: True when this job's mark was not there yet (it is now).
+
+    Every sender of every worker and machine polls the schedule; a mark that exists is seen by a
+    plain read, so only the first rounds after a job falls due race on the unique key."""
+    if NotifyMark.select(NotifyMark.key).where(NotifyMark.key == key).exists():
+        return False
     try:
         with write_transaction():  # a savepoint: losing the race rolls back only the mark
             NotifyMark.create(key=key, data=data)
@@ -91,6 +96,29 @@ def daily_digest(school_code: str, school_name: str, settings: Settings, now: da
             outbox.enqueue("digest", to, {"学校": school_name, "待审数": count}, created_by="system", now=now)
             sent += 1
     return sent
+
+
+TICK_PREFIX = "tick:"
+
+
+def claim_tick(settings: Settings, now: datetime) -> bool:
+    """True for the one sender (of all workers on all machines) that runs the jobs this period.
+
+    The period's mark is taken like a job's; older period marks go in the same transaction, so the
+    table keeps one. Jobs only look at what is due, so a period whose sender died before running
+    them loses nothing: the next period's sender finds the same jobs due."""
+    seconds = max(settings.notify_schedule_seconds, 0.0)
+    if seconds == 0:
+        return True
+    period = int(now.replace(tzinfo=UTC).timestamp() // seconds)
+    key = f"{TICK_PREFIX}{seconds:g}:{period}"
+    if NotifyMark.select(NotifyMark.key).where(NotifyMark.key == key).exists():
+        return False  # taken: no write transaction (SQLite's write lock) on most polls
+    with write_transaction():
+        if not _claim_mark(key, {"at": now.isoformat(timespec="seconds")}):
+            return False
+        NotifyMark.delete().where(NotifyMark.key.startswith(TICK_PREFIX) & (NotifyMark.key != key)).execute()
+    return True
 
 
 def run_due_jobs(settings: Settings, now: datetime) -> int:

@@ -10,6 +10,7 @@ cron job) never both take one; a claim whose sender died is released after notif
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import threading
 import time
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from service.config import Settings
-from service.db import database, write_transaction
+from service.db import database, is_sqlite, write_transaction
 from service.models import Delivery, Notification, School, utcnow
 from service.services.notify import schedule
 from service.services.notify.channels import DeliveryFailed, EmailChannel, WebhookChannel
@@ -62,11 +63,18 @@ def release_stale(settings: Settings, now: datetime) -> int:
 
 
 def claim(settings: Settings, now: datetime, limit: int) -> list[Delivery]:
+    """Take up to `limit` due deliveries for this sender (any number of senders may run at once).
+
+    SQLite: BEGIN IMMEDIATE makes claims one at a time. PostgreSQL: the due rows are locked with
+    SKIP LOCKED, so senders on other workers or machines take the next rows instead of waiting for
+    (and then losing) these; the UPDATE's status check stays as the guarantee either way."""
     token = secrets.token_hex(8)
     with write_transaction():
         due = (Delivery.select(Delivery.id)
                .where((Delivery.status == PENDING) & (Delivery.next_attempt_at <= now))
                .order_by(Delivery.next_attempt_at, Delivery.id).limit(limit))
+        if not is_sqlite():
+            due = due.for_update(skip_locked=True)
         ids = [d.id for d in due]
         if not ids:
             return []
@@ -122,7 +130,8 @@ def run_once(settings: Settings, *, stop: Callable[[], bool] = lambda: False,
     stats = RunStats()
     now = utcnow()
     stats.released = release_stale(settings, now)
-    stats.scheduled = schedule.run_due_jobs(settings, now)
+    if schedule.claim_tick(settings, now):
+        stats.scheduled = schedule.run_due_jobs(settings, now)
     batches = 0
     while not stop() and (max_batches is None or batches < max_batches):
         batch = claim(settings, utcnow(), max(settings.notify_batch_size, 1))
@@ -156,19 +165,51 @@ def run_forever(settings: Settings, stop: threading.Event, *, bound: object | No
 
 
 _worker: threading.Thread | None = None
+_worker_stop = threading.Event()
+_worker_args: tuple[Settings, object] | None = None
 _worker_lock = threading.Lock()
 
 
 def start_worker(settings: Settings) -> threading.Thread | None:
-    """One background sender per process (create_app may run several times in one process)."""
-    global _worker
+    """One background sender per process (create_app may run several times in one process).
+
+    Every gunicorn worker on every machine runs one: claims (SKIP LOCKED on PostgreSQL), leases
+    (release_stale) and the schedule's unique marks keep them from doing anything twice, so no
+    process has to be "the only one". A process forked after starting it (gunicorn --preload)
+    starts its own in the child, since threads do not survive fork."""
+    global _worker, _worker_args, _worker_stop
     with _worker_lock:
         if _worker is not None and _worker.is_alive():
             return None
-        _worker = threading.Thread(target=run_forever, args=(settings, threading.Event()),
+        _worker_args = (settings, database.obj)
+        _worker_stop = threading.Event()
+        _worker = threading.Thread(target=run_forever, args=(settings, _worker_stop),
                                    kwargs={"bound": database.obj}, name="gradflow-notify", daemon=True)
         _worker.start()
         return _worker
+
+
+def stop_worker(timeout: float = 10.0) -> None:
+    """Stop this process's background sender (if any) after its current round."""
+    global _worker_args
+    _worker_stop.set()
+    _worker_args = None
+    if _worker is not None:
+        _worker.join(timeout)
+
+
+def _restart_worker_after_fork() -> None:
+    global _worker, _worker_lock
+    _worker_lock = threading.Lock()  # a lock held by another thread at fork time stays held
+    if _worker_args is None or _worker is None:
+        return
+    _worker = None
+    settings, bound = _worker_args
+    if database.obj is bound:
+        start_worker(settings)
+
+
+os.register_at_fork(after_in_child=_restart_worker_after_fork)
 
 
 def wait_until_idle(settings: Settings, timeout: float = 30.0) -> bool:

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from service.db import database, write_transaction
+from peewee import IntegrityError
+
+from service.db import database, forget_request_memo, request_memo, write_transaction
 from service.errors import InvalidInput, NotFound
 from service.models import ProcessActivation, ProcessVersion, School
 from service.services import audit
@@ -27,6 +29,7 @@ from service.workflow.serializer import dump_spec, load_spec
 # Parsed definitions live on the database object they were read from (version ids repeat across
 # databases, e.g. one per test), so a cache never outlives or crosses its database.
 _CACHE_ATTR = "_gradflow_definitions"
+_NAMES_ATTR = "_gradflow_version_names"
 _cache_lock = threading.RLock()
 
 
@@ -53,16 +56,27 @@ def deploy(xml: bytes, source_name: str, *, actor: Actor = SYSTEM, activate: boo
     """Validate and store a BPMN file as a version (same canonical form: the existing version)."""
     sha = sha256_of(xml)
     prints = None
+    definition: ProcessDefinition | None = None
+    spec_json = ""
     if ProcessVersion.get_or_none(ProcessVersion.sha256 == sha) is None:
         definition = parse_process(xml, source_name)  # raises ProcessValidationError
         prints = fingerprint(xml)
         if ProcessVersion.get_or_none(ProcessVersion.canonical_sha256 == prints.canonical_sha256) is None:
             spec_json = dump_spec(definition.spec, definition.subprocess_specs)
+    try:
+        return _store(xml, sha, prints, source_name, actor, activate, definition, spec_json)
+    except IntegrityError:
+        # Another machine of the same release stored these bytes at the same moment: it is there now.
+        return _store(xml, sha, prints, source_name, actor, activate, definition, spec_json)
+
+
+def _store(xml: bytes, sha: str, prints: Fingerprint | None, source_name: str, actor: Actor, activate: bool,
+           definition: ProcessDefinition | None, spec_json: str) -> DeployResult:
     created = False
     with write_transaction():
         version = _existing(sha, prints)
         if version is None:
-            assert prints is not None  # a file whose bytes are known has a version
+            assert prints is not None and definition is not None  # a file whose bytes are known has a version
             version = ProcessVersion.create(
                 sha256=sha, canonical_sha256=prints.canonical_sha256, semantic_sha256=prints.semantic_sha256,
                 process_id=definition.process_id, name=definition.meta["name"],
@@ -94,6 +108,7 @@ def deploy_file(path: Path, *, actor: Actor = SYSTEM, activate: bool = False) ->
 def _set_active(version: ProcessVersion, actor: Actor) -> None:
     """Make `version` the default of every school (ending the schools' own activations)."""
     ProcessActivation.update(current=False).where(ProcessActivation.current == True).execute()  # noqa: E712
+    forget_request_memo()
     _record_activation("", version, actor)
     audit.append("system", actor=actor.username, actor_role=actor.role, action="activate",
                  process_version=version.sha256, data_changed={"version_id": version.id, "schools": "all"})
@@ -106,6 +121,7 @@ def _record_activation(school_code: str, version: ProcessVersion, actor: Actor) 
         ProcessVersion.update(active=False).where(ProcessVersion.active == True).execute()  # noqa: E712
         ProcessVersion.update(active=True).where(ProcessVersion.id == version.id).execute()
         version.active = True
+    forget_request_memo()
 
 
 def activate(ref: str, *, actor: Actor = SYSTEM, schools: Sequence[str] | None = None) -> ProcessVersion:
@@ -131,6 +147,7 @@ def activate(ref: str, *, actor: Actor = SYSTEM, schools: Sequence[str] | None =
         (ProcessActivation.update(current=False)
          .where((ProcessActivation.current == True) & ProcessActivation.school_code.in_(codes))  # noqa: E712
          .execute())
+        forget_request_memo()
         for code in codes:
             _record_activation(code, version, actor)
         audit.append("system", actor=actor.username, actor_role=actor.role, action="activate",
@@ -155,6 +172,7 @@ def rollback(*, actor: Actor = SYSTEM, school: str | None = None) -> ProcessVers
         if previous is None and not scope:
             raise InvalidInput("没有更早启用过的版本，无法回滚", code="nothing_to_roll_back")
         ProcessActivation.update(current=False).where(ProcessActivation.id == current.id).execute()
+        forget_request_memo()
         if previous is not None:
             target = ProcessVersion.get_by_id(previous.version_id)
             _record_activation(scope, target, actor)
@@ -174,14 +192,27 @@ def _current_version(school_code: str) -> ProcessVersion:
     return ProcessVersion.get_by_id(version_id)
 
 
+def _activations(school_code: str | None) -> list[tuple[str, int, bool]]:
+    """(scope, version id, current) of every activation of the school and of the default, newest
+    first: one light statement (no query building), remembered for the rest of the request, where
+    the caller's roles, the review levels and the record's version all need it."""
+    scopes = ("", school_code) if school_code else ("",)
+
+    def load() -> list[tuple[str, int, bool]]:
+        p = database.param
+        table = ProcessActivation._meta.table_name
+        sql = (f'SELECT school_code, version_id, "current" FROM "{table}" '
+               f"WHERE school_code IN ({', '.join([p] * len(scopes))}) ORDER BY id DESC")
+        return [(code, int(version), bool(current)) for code, version, current in
+                database.execute_sql(sql, scopes).fetchall()]
+
+    return request_memo(("activations", school_code or ""), load)
+
+
 def _current_version_id(school_code: str | None) -> int | None:
-    """The version a school's new records start on: its own activation, else the default (one query)."""
-    scopes = ["", school_code] if school_code else [""]
-    rows = (ProcessActivation.select(ProcessActivation.school_code, ProcessActivation.version)
-            .where((ProcessActivation.current == True) & ProcessActivation.school_code.in_(scopes))  # noqa: E712
-            .tuples())
-    found = dict(rows)
-    chosen = found.get(school_code or "") or found.get("")
+    """The version a school's new records start on: its own activation, else the default."""
+    current = {code: version for code, version, is_current in _activations(school_code) if is_current}
+    chosen = current.get(school_code or "") or current.get("")
     return int(chosen) if chosen is not None else None
 
 
@@ -207,10 +238,7 @@ def school_versions() -> dict[str, int]:
 def versions_in_use(school_code: str | None = None) -> list[int]:
     """Every version ever activated for the school or the default, newest first: their reviewers keep
     their powers after a roll back, for the records still running on them."""
-    scopes = ["", school_code] if school_code else [""]
-    ids = [row[0] for row in ProcessActivation.select(ProcessActivation.version)
-           .where(ProcessActivation.school_code.in_(scopes)).order_by(ProcessActivation.id.desc()).tuples()]
-    return list(dict.fromkeys(ids))
+    return list(dict.fromkeys(version for _, version, _ in _activations(school_code)))
 
 
 def ensure_configured_process(path: Path) -> ProcessVersion:
@@ -250,6 +278,19 @@ def active_version(school_code: str | None = None) -> ProcessVersion:
     return version
 
 
+def _names() -> dict[int, str]:
+    """Version id → name, kept next to the parsed definitions (a version's name never changes)."""
+    db = database.obj
+    found = getattr(db, _NAMES_ATTR, None)
+    if found is None:
+        with _cache_lock:
+            found = getattr(db, _NAMES_ATTR, None)
+            if found is None:
+                found = {}
+                setattr(db, _NAMES_ATTR, found)
+    return found
+
+
 def definition(version_id: int) -> ProcessDefinition:
     """The parsed definition of a version, restored from its stored spec once per process."""
     cache = _cache()
@@ -264,6 +305,7 @@ def definition(version_id: int) -> ProcessDefinition:
             found = ProcessDefinition(sha256=row.sha256, process_id=row.process_id, spec=spec,
                                       subprocess_specs=subprocess_specs, meta=row.meta)
             cache[version_id] = found
+            _names()[version_id] = row.name
     return found
 
 
@@ -271,14 +313,16 @@ def active_definition(school_code: str | None = None) -> tuple[ProcessVersion, P
     """The school's version and definition (no school: the default). Only light columns are read:
     this runs on every request, and the stored XML and spec are large."""
     version_id = _current_version_id(school_code)
-    version = None
-    if version_id is not None:
-        version = (ProcessVersion.select(ProcessVersion.id, ProcessVersion.sha256, ProcessVersion.process_id,
-                                         ProcessVersion.name, ProcessVersion.active)
-                   .where(ProcessVersion.id == version_id).first())
-    if version is None:
+    if version_id is None:
         raise NotFound("尚未部署流程", code="no_active_process")
-    return version, definition(version.id)
+    found = definition(version_id)
+    # The light columns never change once deployed (the parsed definition carries them), except
+    # `active`, which is whether the version is the default's current one.
+    version = ProcessVersion(id=version_id, sha256=found.sha256, process_id=found.process_id,
+                             name=_names().get(version_id) or found.meta.get("name", ""),
+                             active=any(code == "" and current and version == version_id
+                                        for code, version, current in _activations(school_code)))
+    return version, found
 
 
 def definitions_in_use(school_code: str | None = None) -> list[ProcessDefinition]:
