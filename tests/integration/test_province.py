@@ -24,6 +24,8 @@ from service.services.actors import Actor
 from tests.support import reviewing as rv
 from tests.support.province import ADMIN, make_province
 
+BOTH_DATABASES = pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
+
 
 @pytest.fixture
 def prov(db):
@@ -38,6 +40,7 @@ def _row(body: dict, code: str) -> dict:
     return next(r for r in body["items"] if r["code"] == code)
 
 
+@BOTH_DATABASES
 def test_overview_counts_each_school_at_the_levels_of_its_own_process(app, prov) -> None:
     r = _login(app).get("/api/v1/province/schools")
     assert r.status_code == 200, r.get_json()
@@ -71,6 +74,7 @@ def test_overview_deadlines_and_sorting(app, prov) -> None:
     assert bad.status_code == 422 and "排序" in bad.get_json()["message"]
 
 
+@BOTH_DATABASES
 def test_drill_down_to_a_school_and_its_colleges(app, prov) -> None:
     api = _login(app)
     body = api.get("/api/v1/province/schools/10561").get_json()
@@ -95,6 +99,7 @@ def _sheet(data: bytes) -> list[list[str]]:
     return [["" if v is None else str(v) for v in row] for row in wb.worksheets[0].iter_rows(values_only=True)]
 
 
+@BOTH_DATABASES
 def test_export_of_all_schools_holds_the_completed_records_in_the_national_order(app, prov) -> None:
     r = _login(app).get("/api/v1/province/export.xlsx")
     assert r.status_code == 200
@@ -150,6 +155,7 @@ def _add_school(code: str, prov, three_level_id: int) -> None:  # noqa: ANN001
     rv.roster_student(w, major)
 
 
+@BOTH_DATABASES
 def test_the_overview_costs_the_same_queries_for_2_schools_as_for_14(app, prov, caplog) -> None:
     def service_call() -> None:
         province.overview(graduation_year=2021, default_deadline=None, sort="-percent")
