@@ -32,9 +32,22 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from review import make_app, pct, vm_hwm_mib  # noqa: E402
+from review import pct, vm_hwm_mib  # noqa: E402
 
 PROVINCE = "province"
+
+
+def make_app(url: str, instance_dir: Path) -> Any:
+    """The app without its background notify sender (it would compete with the seeding for the file)."""
+    from service import create_app
+    from service.config import load_settings
+
+    settings = load_settings(environ={}, database_url=url, instance_path=str(instance_dir),
+                             secret_key="bench-secret-" + "z" * 32, log_level="WARNING", notify_worker=False)
+    app = create_app(settings)
+    for name in ("spiff", "fontTools", "gradflow"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    return app, settings
 
 
 def export_child(url: str, out: Path, school: str) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from peewee import JOIN, fn
+from peewee import JOIN, SQL, fn
 
 from service.errors import InvalidInput
 from service.models import ProcessActivation, Record, RosterStudent, School, SchoolDeadline
@@ -120,7 +120,7 @@ def overview(*, graduation_year: int, default_deadline: datetime | None, sort: s
             School.select(School.code, School.name).order_by(School.code).tuples()}
     for row in rows.values():
         row.levels = [LevelCount(lv["level"], lv["role"], lv["status"], 0) for lv in kinds.levels(row.version_id)]
-    counts = (Record.select(Record.school, REVIEW_STATUS, fn.COUNT(Record.id))
+    counts = (Record.select(Record.school, REVIEW_STATUS, fn.COUNT(SQL("*")))  # COUNT(*): index-only on PG too
               .group_by(Record.school, REVIEW_STATUS).tuples())
     for school, status, count in counts:
         if school in rows:
