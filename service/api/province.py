@@ -75,6 +75,9 @@ class OverviewSchema(Schema):
     items = fields.List(fields.Nested(SchoolRowSchema))
     total = fields.Nested(SchoolRowSchema)
     sort = fields.String()
+    counted_at = fields.String(metadata={"description": "统计时间（UTC）：人数可能是此时的结果"})
+    cached = fields.Boolean(metadata={"description": "true：人数取自不超过 max_age_seconds 秒前的统计"})
+    max_age_seconds = fields.Float()
 
 
 class CollegeSchema(Schema):
@@ -114,9 +117,10 @@ def schools_overview(args: dict, actor):
     """全省进度：每所学校的已绑定、已提交、各级待审、不同意、完成与截止时间"""
     s = current_app.config["GRADFLOW"]
     data = province.overview(graduation_year=s.graduation_year, default_deadline=deadline_store.default_deadline(s),
-                             sort=args["sort"])
+                             sort=args["sort"], max_age=s.province_counts_seconds)
     return {"levels": data.levels, "items": [r.as_dict() for r in data.schools], "total": data.total.as_dict(),
-            "sort": data.sort}
+            "sort": data.sort, "counted_at": data.counted_at.isoformat(timespec="seconds"), "cached": data.cached,
+            "max_age_seconds": s.province_counts_seconds}
 
 
 @blp.route("/schools/<string:code>", methods=["GET"])

@@ -41,8 +41,9 @@ def overview(actor: Actor) -> str:
     s = settings()
     data = province.overview(graduation_year=s.graduation_year,
                              default_deadline=deadline_store.default_deadline(s),
-                             sort=request.args.get("sort", "code")[:32])
-    return render_template("province/overview.html", data=data, labels=COLUMN_LABELS)
+                             sort=request.args.get("sort", "code")[:32], max_age=s.province_counts_seconds)
+    return render_template("province/overview.html", data=data, labels=COLUMN_LABELS,
+                           max_age=s.province_counts_seconds)
 
 
 @bp.get("/schools/<string:code>")

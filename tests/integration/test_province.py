@@ -8,6 +8,7 @@ with full 证件号码, and is audited.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 from datetime import UTC, datetime
@@ -25,6 +26,11 @@ from tests.support import reviewing as rv
 from tests.support.province import ADMIN, make_province
 
 BOTH_DATABASES = pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
+
+
+@pytest.fixture
+def settings(settings):  # noqa: ANN001 - conftest's settings, counting on every request here
+    return dataclasses.replace(settings, province_counts_seconds=0.0)
 
 
 @pytest.fixture
@@ -176,6 +182,24 @@ def test_the_overview_costs_the_same_queries_for_2_schools_as_for_14(app, prov, 
     assert province.overview(graduation_year=2021, default_deadline=None).schools.__len__() == 14
     assert before[0] == 6, before  # schools, activations, versions' meta, records, roster, deadlines
     assert after == before, (before, after)
+
+
+@BOTH_DATABASES
+def test_the_grouped_counts_are_kept_for_max_age_and_the_response_says_so(app, prov, caplog) -> None:
+    def call(max_age: float) -> province.Overview:
+        return province.overview(graduation_year=2021, default_deadline=None, max_age=max_age)
+
+    first = call(60)
+    assert first.cached is False
+    rv.submitted(prov.world, prov.world.m1)  # a new record: not in the kept counts
+    queries = _count_queries(caplog, lambda: call(60))
+    kept = call(60)
+    assert kept.cached is True and kept.counted_at == first.counted_at and queries == 4
+    assert kept.total.records == first.total.records == 10
+    fresh = call(0)
+    assert fresh.cached is False and fresh.total.records == 11
+    body = _login(app).get("/api/v1/province/schools").get_json()  # the app counts on every request here
+    assert body["cached"] is False and body["max_age_seconds"] == 0 and body["counted_at"]
 
 
 def test_the_province_account_comes_only_from_the_command_line(db) -> None:

@@ -6,16 +6,24 @@ means); records grouped by (school, review_status), answered from the record_sea
 (school_id, review_status, …) without reading table rows; eligible roster students without a
 record, grouped by school; the schools' own deadlines. Sorting is done on the rows (a province
 has a few hundred schools, not millions).
+
+The two grouped counts read every record of the province (an index-only scan, but of 700,000
+entries), so they are kept for `province_counts_seconds` per worker process and the response says
+when they were counted (counted_at, cached). One request counts while the others of that process
+wait for its result instead of counting too.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from peewee import JOIN, SQL, fn
 
+from service.db import database
 from service.errors import InvalidInput
 from service.models import ProcessActivation, Record, RosterStudent, School, SchoolDeadline
 from service.services.province.statuses import DONE, DRAFT, PENDING, REJECTED, StatusKinds, status_kinds
@@ -88,6 +96,8 @@ class Overview:
     schools: list[SchoolRow]
     total: SchoolRow
     sort: str
+    counted_at: datetime  # when the grouped counts were taken (aware UTC)
+    cached: bool  # the counts were kept from an earlier request (at most max_age seconds old)
 
 
 def _sort_value(row: SchoolRow, key: str) -> Any:
@@ -112,7 +122,49 @@ def parse_sort(sort: str) -> tuple[str, bool]:
     return key, desc
 
 
-def overview(*, graduation_year: int, default_deadline: datetime | None, sort: str = "code") -> Overview:
+@dataclass(frozen=True)
+class _Counts:
+    year: int
+    by_status: list[tuple[str, str, int]]  # (school, status, records)
+    unbound: dict[str, int]
+    counted_at: datetime
+    taken: float  # time.monotonic() when counted
+
+
+_CACHE_ATTR = "_gradflow_province_counts"  # kept on the database object: never crosses databases
+_count_lock = threading.Lock()
+
+
+def _fresh(found: _Counts | None, year: int, max_age: float) -> bool:
+    return (found is not None and max_age > 0 and found.year == year
+            and time.monotonic() - found.taken < max_age)
+
+
+def _counts(year: int, max_age: float) -> tuple[_Counts, bool]:
+    db = database.obj
+    found = getattr(db, _CACHE_ATTR, None)
+    if found is not None and _fresh(found, year, max_age):
+        return found, True
+    with _count_lock:
+        found = getattr(db, _CACHE_ATTR, None)
+        if found is not None and _fresh(found, year, max_age):  # counted while this one waited
+            return found, True
+        by_status = [(school, status, int(count)) for school, status, count in
+                     Record.select(Record.school, REVIEW_STATUS, fn.COUNT(SQL("*")))  # index-only on PG too
+                     .group_by(Record.school, REVIEW_STATUS).tuples()]
+        unbound = {school: int(count) for school, count in
+                   RosterStudent.select(RosterStudent.school, fn.COUNT(RosterStudent.id))
+                   .join(Record, JOIN.LEFT_OUTER, on=(Record.student == RosterStudent.id))
+                   .where(RosterStudent.eligible & (RosterStudent.year == year) & Record.id.is_null())
+                   .group_by(RosterStudent.school).tuples()}
+        counted = _Counts(year, by_status, unbound, datetime.now(UTC), time.monotonic())
+        setattr(db, _CACHE_ATTR, counted)
+    return counted, False
+
+
+def overview(*, graduation_year: int, default_deadline: datetime | None, sort: str = "code",
+             max_age: float = 0.0) -> Overview:
+    """Every school's row; the grouped counts may be up to `max_age` seconds old (0: count now)."""
     key, desc = parse_sort(sort)
     kinds = status_kinds()
     versions = _school_versions()
@@ -120,16 +172,11 @@ def overview(*, graduation_year: int, default_deadline: datetime | None, sort: s
             School.select(School.code, School.name).order_by(School.code).tuples()}
     for row in rows.values():
         row.levels = [LevelCount(lv["level"], lv["role"], lv["status"], 0) for lv in kinds.levels(row.version_id)]
-    counts = (Record.select(Record.school, REVIEW_STATUS, fn.COUNT(SQL("*")))  # COUNT(*): index-only on PG too
-              .group_by(Record.school, REVIEW_STATUS).tuples())
-    for school, status, count in counts:
+    counts, cached = _counts(graduation_year, max_age)
+    for school, status, count in counts.by_status:
         if school in rows:
             _add(rows[school], kinds, status, count)
-    unbound = (RosterStudent.select(RosterStudent.school, fn.COUNT(RosterStudent.id))
-               .join(Record, JOIN.LEFT_OUTER, on=(Record.student == RosterStudent.id))
-               .where(RosterStudent.eligible & (RosterStudent.year == graduation_year) & Record.id.is_null())
-               .group_by(RosterStudent.school).tuples())
-    for school, count in unbound:
+    for school, count in counts.unbound.items():
         if school in rows:
             rows[school].unbound = count
     own = dict(SchoolDeadline.select(SchoolDeadline.school, SchoolDeadline.deadline).tuples())
@@ -141,7 +188,8 @@ def overview(*, graduation_year: int, default_deadline: datetime | None, sort: s
             row.deadline, row.deadline_source = default_deadline, "default"
     schools = sorted(rows.values(), key=lambda r: r.code)
     schools.sort(key=lambda r: _sort_value(r, key), reverse=desc)
-    return Overview(_level_labels(schools), schools, _total(schools), ("-" if desc else "") + key)
+    return Overview(_level_labels(schools), schools, _total(schools), ("-" if desc else "") + key,
+                    counts.counted_at, cached)
 
 
 def _school_versions() -> dict[str, int]:
