@@ -238,6 +238,7 @@ def test_pages_overview_school_and_export(app, prov) -> None:
     page = api.get("/province?sort=-completed")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
+    assert 'id="counted-at"' in html and "人数统计于" in html
     assert "全省生源信息填报进度" in html and "10561 华南理工大学" in html and "10562 广州大学" in html
     assert html.index("10561 华南理工大学") < html.index("10562 广州大学")
     assert 'data-level="一级">—<' in html  # 10561 has no 一级
