@@ -253,3 +253,12 @@ def test_pages_overview_school_and_export(app, prov) -> None:
     assert len(_sheet(export.data)) == 3
     assert api.get("/province/export.xlsx?school=99999").status_code == 404
     assert api.get("/province/export.xlsx?school=%00").status_code in (404, 422)  # NUL: refused before the view
+
+
+@BOTH_DATABASES
+def test_m0016_indexes_the_roster_for_the_unbound_counts(db) -> None:
+    from service.migrations import STEPS, pending, upgrade
+
+    assert "m0016_province_roster_index" in STEPS and pending(db) == [] and upgrade(db) == []
+    index = next(i for i in db.get_indexes("roster_student") if i.name == "roster_student_progress")
+    assert index.columns == ["school_id", "year", "eligible", "id"]
