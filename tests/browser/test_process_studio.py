@@ -21,6 +21,7 @@ from service.config import PROJECT_ROOT
 from service.models import ProcessVersion
 from service.services import processes
 from tests.browser.conftest import login, nav, new_page, screenshot
+from tests.browser.test_csp import _watch
 
 pytestmark = pytest.mark.browser
 
@@ -31,20 +32,6 @@ STATE: dict[str, Any] = {}  # what a test leaves for the next (the deployed thre
 @pytest.fixture(scope="module")
 def demo(live_server):
     return prepare_demo(live_server.settings, students=12, colleges=1, majors=2, unbound=2)
-
-
-def _watch(page) -> list[str]:
-    problems: list[str] = []
-
-    def console(msg) -> None:
-        if (msg.location or {}).get("url", "").endswith("/favicon.ico"):
-            return
-        if msg.type == "error" or "Content Security Policy" in msg.text or "Refused to" in msg.text:
-            problems.append(f"console {msg.type}: {msg.text}")
-
-    page.on("console", console)
-    page.on("pageerror", lambda exc: problems.append(f"pageerror: {exc}"))
-    return problems
 
 
 def _admin(browser, live_server, demo):

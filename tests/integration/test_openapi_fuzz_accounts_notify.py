@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
 
 from service.models import Record
 from service.services import audit
 from tests.support import reviewing as rv
 from tests.support.accounts import PASSWORD, make_user
+from tests.support.fuzz import server_errors
 
 MAX_EXAMPLES = 15
 ACCOUNT_PATHS = r"^/api/v1/accounts"
@@ -50,22 +49,6 @@ def test_no_server_errors_in_the_account_and_notify_endpoints(app, db, paths: st
         assert {op.label for op in operations} >= {"GET /api/v1/messages", "POST /api/v1/messages/read",
                                                    "GET /api/v1/notifications", "POST /api/v1/notifications/retry",
                                                    "PUT /api/v1/notifications/templates/{kind}"}
-    failures: list[str] = []
-
-    def fuzzer(operation, session):
-        @given(case=operation.as_strategy())
-        @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-        def run(case) -> None:
-            response = case.call(**session)
-            case.validate_response(response, checks=[not_a_server_error])
-
-        return run
-
-    for session in sessions:
-        for operation in operations:
-            try:
-                fuzzer(operation, session)()
-            except Exception as exc:  # noqa: BLE001 - collect every operation's failure, then report
-                failures.append(f"{operation.label}: {str(exc)[:500]}")
+    failures = server_errors(operations, sessions, MAX_EXAMPLES)
     assert failures == []
     assert audit.verify().ok

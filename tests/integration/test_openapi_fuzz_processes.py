@@ -4,13 +4,12 @@ and as the school's centre (to whom they do not exist): never a 5xx, and nothing
 from __future__ import annotations
 
 import schemathesis
-from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
 
 from service.services import audit, processes
 from tests.integration.test_openapi_fuzz_accounts_notify import _session
 from tests.support import reviewing as rv
 from tests.support.accounts import PASSWORD, make_user
+from tests.support.fuzz import server_errors
 
 MAX_EXAMPLES = 25
 
@@ -30,23 +29,7 @@ def test_no_server_errors_in_the_process_endpoints(app, db) -> None:
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app).include(path_regex=r"^/api/v1/processes")
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {op.label for op in operations} == {"POST /api/v1/processes", "POST /api/v1/processes/validate"}
-    failures: list[str] = []
-
-    def fuzzer(operation, session):
-        @given(case=operation.as_strategy())
-        @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-        def run(case) -> None:
-            response = case.call(**session)
-            case.validate_response(response, checks=[not_a_server_error])
-
-        return run
-
-    for session in sessions:
-        for operation in operations:
-            try:
-                fuzzer(operation, session)()
-            except Exception as exc:  # noqa: BLE001 - collect every operation's failure, then report
-                failures.append(f"{operation.label}: {str(exc)[:500]}")
+    failures = server_errors(operations, sessions, MAX_EXAMPLES)
     assert failures == []
     assert processes.active_version().id == active
     assert audit.verify().ok

@@ -160,15 +160,7 @@ def test_wrong_json_shapes_are_refused(app, world) -> None:
 
 
 def test_the_upload_page_lists_each_problem(app, world) -> None:
-    client = app.test_client()
-    client.get("/login")
-    with client.session_transaction() as session:
-        token = session["csrf"]
-    r = client.post("/login", data={"csrf_token": token, "school_code": "", "username": "root",
-                                    "password": reviewing.PASSWORD})
-    assert r.status_code == 302
-    with client.session_transaction() as session:
-        token = session["csrf"]
+    client, token = reviewing.page_login(app, "root", None)
     from io import BytesIO
     r = client.post("/centre/processes/deploy", data={"csrf_token": token,
                                                       "file": (BytesIO(_broken_file().encode("utf-8")), "edit.bpmn")},

@@ -153,13 +153,7 @@ def test_accounts_for_roles_no_deployed_version_has_are_still_refused(world) -> 
 
 def test_the_centre_accounts_page_offers_the_roles_of_a_deployed_version(app, world) -> None:
     processes.deploy_file(THREE_LEVEL_BPMN)
-    client = app.test_client()
-    client.get("/login")
-    with client.session_transaction() as session:
-        token = session["csrf"]
-    r = client.post("/login", data={"csrf_token": token, "school_code": "10561", "username": "centre-10561",
-                                    "password": reviewing.PASSWORD})
-    assert r.status_code == 302
+    client, _ = reviewing.page_login(app, "centre-10561", "10561")
     page = client.get("/centre/accounts").get_data(as_text=True)
     assert 'value="level1"' in page and "一级用户（学院）" in page
 

@@ -165,3 +165,16 @@ def reject(record: Record, role: str, comment: str) -> None:
 
 def reviewer(role: str, school: School, **kw: Any) -> Actor:
     return Actor(f"{role}-{next(_seq)}", role, school.code, **kw)
+
+
+def page_login(app: Any, username: str, school_code: str | None) -> tuple[FlaskClient, str]:
+    """Log a test client in through the login form (pages, not the API); returns it and the CSRF token."""
+    client = app.test_client()
+    client.get("/login")
+    with client.session_transaction() as session:
+        token = session["csrf"]
+    r = client.post("/login", data={"csrf_token": token, "school_code": school_code or "", "username": username,
+                                    "password": PASSWORD})
+    assert r.status_code == 302, r.get_data(as_text=True)[:300]
+    with client.session_transaction() as session:
+        return client, str(session["csrf"])
