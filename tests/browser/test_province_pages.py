@@ -40,6 +40,9 @@ def test_province_overview_sort_drill_down_and_export(live_server, browser):
     assert page.url.endswith(f"/province/schools/{logins.school_code}")
     assert page.locator("#province-colleges tbody tr").count() >= 3  # two colleges and the total
     assert "审核顺序" in page.locator("#school-levels").inner_text()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the school page is {width}px wide on a phone"
+    screenshot(page, "province-school-phone")
 
     button = page.locator("a[data-province-export]")
     with page.expect_download() as download:
