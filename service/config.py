@@ -93,6 +93,7 @@ class Settings:
     webhook_url: str
     webhook_secret: str
     webhook_timeout: float
+    province_counts_seconds: float
 
     def path(self, value: str) -> Path:
         """Resolve a configured path against the project root unless it is absolute."""

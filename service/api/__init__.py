@@ -33,10 +33,11 @@ def _feature_blueprints() -> list:
         deadline,
         notify,
         processes,
+        province,
         records,
         reviews,
         roster,
         student,
     )
 
-    return [codes, student, roster, records, reviews, audit, deadline, accounts, chase, notify, processes]
+    return [codes, student, roster, records, reviews, audit, deadline, accounts, chase, notify, processes, province]

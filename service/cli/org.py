@@ -41,10 +41,10 @@ def _read_password() -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
-@user_group.command("add", help="添加账号；密码从标准输入读取。ROLE 为流程泳道中的角色或 admin")
+@user_group.command("add", help="添加账号；密码从标准输入读取。ROLE 为流程泳道中的角色、admin 或 province（省级）")
 @click.argument("username")
-@click.option("--role", required=True, help="角色：当前流程的泳道 id（如 counselor、centre）或 admin")
-@click.option("--school", "school_code", default=None, help="学校代码（admin 以外必填）")
+@click.option("--role", required=True, help="角色：当前流程的泳道 id（如 counselor、centre）、admin 或 province（省级，不属于任何学校）")
+@click.option("--school", "school_code", default=None, help="学校代码（admin、province 以外必填）")
 @click.option("--college", "colleges", multiple=True, help="可管辖的院系名称（可多次）")
 @click.option("--major", "majors", multiple=True, help="可管辖的专业代码或名称（可多次）")
 @click.option("--name", "display_name", default="", help="显示名")

@@ -15,6 +15,12 @@ from peewee import Expression
 from service.models import Record, User, UserScope
 
 ADMIN_ROLE = "admin"  # the deployment operator: not a BPMN lane, it deploys the BPMN itself
+# The provincial education department (省级): not a BPMN lane and not tied to a school. It reads the
+# progress of every school and exports completed records through its own endpoints only
+# (service/services/province); every record query of the other roles matches nothing for it.
+PROVINCE_ROLE = "province"
+# Roles of the deployment rather than of a school's process: created only at the command line.
+DEPLOYMENT_ROLES = (ADMIN_ROLE, PROVINCE_ROLE)
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,10 @@ class Actor:
     @property
     def is_admin(self) -> bool:
         return self.role == ADMIN_ROLE
+
+    @property
+    def is_province(self) -> bool:
+        return self.role == PROVINCE_ROLE
 
     @property
     def restricted(self) -> bool:

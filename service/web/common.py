@@ -22,12 +22,12 @@ from service.codes import region_path
 from service.config import Settings
 from service.errors import GradflowError, PermissionDenied, Unauthorized
 from service.services import processes, review_scope
-from service.services.actors import ADMIN_ROLE, Actor
+from service.services.actors import ADMIN_ROLE, PROVINCE_ROLE, Actor
 from service.workflow.definitions import ProcessDefinition
 
 DISPLAY_TZ = timezone(timedelta(hours=8))  # times are stored in UTC and shown in Beijing time
 # Page kinds and the roles they admit, computed from the active definition.
-STUDENT, REVIEWER, CENTRE, ADMIN = "student", "reviewer", "centre", "admin"
+STUDENT, REVIEWER, CENTRE, ADMIN, PROVINCE = "student", "reviewer", "centre", "admin", "province"
 
 
 def settings() -> Settings:
@@ -50,6 +50,8 @@ def roles_for(kind: str, definition: ProcessDefinition | None = None) -> set[str
         return {d.school_wide_role}
     if kind == ADMIN:
         return {ADMIN_ROLE}
+    if kind == PROVINCE:  # not a lane: the deployment's provincial account
+        return {PROVINCE_ROLE}
     raise ValueError(kind)
 
 
@@ -57,6 +59,8 @@ def home_url(actor: Actor) -> str:
     """Where an account lands after logging in."""
     if actor.is_admin:
         return url_for("web_centre.process_versions")
+    if actor.is_province:
+        return url_for("web_province.overview")
     d = active_definition()
     if actor.role == d.submitter_role:
         return url_for("web_student.home")
@@ -170,6 +174,8 @@ def _nav_items() -> list[tuple[str, str, str]]:
     if actor.is_admin:
         items = [("web_centre.process_versions", "流程版本"), ("web_centre.dashboard", "进度"),
                  ("web_accounts.admin_accounts", "中心账号")]
+    elif actor.is_province:
+        items = [("web_province.overview", "全省进度")]
     else:
         try:
             d = active_definition()
@@ -184,7 +190,7 @@ def _nav_items() -> list[tuple[str, str, str]]:
                      ("web_centre.process_versions", "流程版本")]
         elif actor.role in review_scope.reviewer_roles(actor):
             items = [("web_console.index", "生源管理")]
-    if items and not actor.is_admin:
+    if items and not (actor.is_admin or actor.is_province):
         unread = _unread_messages()
         items.append(("web_notify.messages", f"消息（{unread}）" if unread else "消息"))
     return [(endpoint, label, url_for(endpoint)) for endpoint, label in items]

@@ -16,7 +16,7 @@ from service.models import ProcessInstance, Record
 from service.services import records
 from tests.support import reviewing as rv
 
-ROLES = ("student", "counselor_in", "counselor_out", "centre", "admin", "anonymous")
+ROLES = ("student", "counselor_in", "counselor_out", "centre", "admin", "province", "anonymous")
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,8 @@ ENDPOINTS: dict[str, Endpoint] = {
 # role -> endpoint -> (status for the in-scope record, status for the out-of-scope record)
 EXPECTED: dict[str, dict[str, tuple[int, int]]] = {
     "student": {e: (403, 403) for e in ENDPOINTS},
+    # 省级 reads only through its own endpoints (progress, exports): no record endpoint at all
+    "province": {e: (403, 403) for e in ENDPOINTS},
     "anonymous": {e: (401, 401) for e in ENDPOINTS},
     "counselor_in": {
         "list": (200, 200), "get": (200, 404), "edit": (200, 404), "add": (201, 404), "review": (200, 404),
@@ -98,6 +100,7 @@ def setup(db):
     rv.user("counselor_out", "counselor", w.school, colleges=(w.c2,))
     rv.user("centre", "centre", w.school)
     rv.user("admin", "admin", None)
+    rv.user("province", "province", None)
     rv.user("student", "student", w.school)
     report, _ = rv.report_for(w, w.m1)
     add_data = {"personal": {k: v for k, v in report["personal"].items()
@@ -118,7 +121,7 @@ def _call(api: rv.Api, endpoint: Endpoint, record: Any, roster: Any, major: Any,
 @pytest.mark.parametrize("endpoint", sorted(ENDPOINTS))
 @pytest.mark.parametrize("role", ROLES)
 def test_authorization_matrix(app, setup, role: str, endpoint: str) -> None:
-    api = rv.login(app, None if role == "anonymous" else role, None if role == "admin" else "10561")
+    api = rv.login(app, None if role == "anonymous" else role, None if role in ("admin", "province") else "10561")
     expected_in, expected_out = EXPECTED[role][endpoint]
     before = {k: ProcessInstance.get(ProcessInstance.record == setup[k][0].id).status for k in ("in", "out")}
     # out of scope first: it must change nothing, whatever the role
@@ -139,7 +142,7 @@ def test_authorization_matrix(app, setup, role: str, endpoint: str) -> None:
 # 代为提交 where it applies: a record a reviewer added (no student account), then sent back (不同意).
 ON_BEHALF_EXPECTED = {  # role -> (in scope, out of scope)
     "student": (403, 403), "anonymous": (401, 401), "counselor_in": (200, 404), "counselor_out": (404, 404),
-    "centre": (200, 404), "admin": (403, 403),
+    "centre": (200, 404), "admin": (403, 403), "province": (403, 403),
 }
 
 
@@ -150,6 +153,7 @@ def rejected_added(db):
                                  ("centre", "centre", ()), ("student", "student", ())):
         rv.user(name, role, w.school, colleges=colleges)
     rv.user("admin", "admin", None)
+    rv.user("province", "province", None)
     rv.user("other_centre", "centre", w.other_school)
     found = {}
     for key, major, adder in (("in", w.m1, rv.reviewer("counselor", w.school)),
@@ -170,7 +174,7 @@ def test_on_behalf_table_covers_every_role() -> None:
 
 @pytest.mark.parametrize("role", ROLES)
 def test_on_behalf_authorization(app, rejected_added, role: str) -> None:
-    api = rv.login(app, None if role == "anonymous" else role, None if role == "admin" else "10561")
+    api = rv.login(app, None if role == "anonymous" else role, None if role in ("admin", "province") else "10561")
     expected_in, expected_out = ON_BEHALF_EXPECTED[role]
     out = api.post(f"/api/v1/records/{rejected_added['out']}/submit-on-behalf", json={})
     assert out.status_code == expected_out, (role, out.get_json())

@@ -17,8 +17,8 @@ import pytest
 from service.models import DeadlineExtension, SchoolDeadline
 from tests.support import reviewing as rv
 
-ROLES = ("student", "counselor_in", "counselor_out", "centre", "centre_other", "admin", "anonymous")
-LOGIN = {"centre_other": "10562", "admin": None}
+ROLES = ("student", "counselor_in", "counselor_out", "centre", "centre_other", "admin", "province", "anonymous")
+LOGIN = {"centre_other": "10562", "admin": None, "province": None}
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,7 @@ EXPECTED: dict[str, dict[str, tuple[int, int]]] = {
     "student": {e: (403, 403) for e in ENDPOINTS},
     "anonymous": {e: (401, 401) for e in ENDPOINTS},
     "admin": {e: (403, 403) for e in ENDPOINTS},  # not an account of a school: nothing to read or set
+    "province": {e: (403, 403) for e in ENDPOINTS},  # 省级 sees deadlines on its own overview, sets none
     "counselor_in": READ_ONLY,
     "counselor_out": READ_ONLY,
     "centre": {"get": (200, 200), "put": (200, 200), "list": (200, 200), "add": (201, 404), "remove": (204, 404)},
@@ -67,6 +68,7 @@ def setup(db):
     rv.user("centre", "centre", w.school)
     rv.user("centre_other", "centre", w.other_school)
     rv.user("admin", "admin", None)
+    rv.user("province", "province", None)
     student = rv.user(rec.student_no, "student", w.school)
     rec.user = student
     rec.save()
@@ -126,6 +128,7 @@ PAGE_EXPECTED: dict[str, dict[str, tuple[int, int]]] = {
     "counselor_in": {p: (403, 403) for p in PAGES},
     "counselor_out": {p: (403, 403) for p in PAGES},
     "admin": {p: (403, 403) for p in PAGES},
+    "province": {p: (403, 403) for p in PAGES},
     "anonymous": {"page": (302, 302), "set": (302, 302), "add": (302, 302), "remove": (302, 302)},
     "centre": {"page": (200, 200), "set": (302, 302), "add": (302, 404), "remove": (302, 404)},
     "centre_other": {"page": (200, 200), "set": (302, 302), "add": (404, 302), "remove": (404, 302)},

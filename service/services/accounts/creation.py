@@ -6,7 +6,9 @@ create accounts only for levels *earlier* than its own, inside its own school an
 college/major scope, never the school-wide role and never admin. The admin (a web session) may
 create any review level of any school, but never another admin: admin accounts come only from the
 command line (`gradflow user add --role admin`, creator=None). Students create their own accounts
-by binding. The rule lives here so the page, any API and the CLI all pass through it.
+by binding. The province account (省级, PROVINCE_ROLE) is like admin a role of the deployment: only
+the command line creates it (`gradflow user add --role province`), and it belongs to no school.
+The rule lives here so the page, any API and the CLI all pass through it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from service.errors import InvalidInput, NotFound, PermissionDenied
 from service.models import College, Major, School, User, UserScope
 from service.services import processes
 from service.services.accounts.passwords import check_password_strength, hash_password
-from service.services.actors import ADMIN_ROLE, Actor
+from service.services.actors import ADMIN_ROLE, DEPLOYMENT_ROLES, PROVINCE_ROLE, Actor
 from service.validation.text import normalise_code
 from service.workflow.definitions import ProcessDefinition
 
@@ -27,7 +29,7 @@ def creatable_roles(creator: Actor | None, definition: ProcessDefinition) -> lis
     """The roles `creator` may hand out (see the module docstring); creator=None is the CLI operator."""
     levels = list(dict.fromkeys(definition.reviewer_roles))
     if creator is None:
-        return [*dict.fromkeys(definition.roles), ADMIN_ROLE]
+        return [*dict.fromkeys(definition.roles), *DEPLOYMENT_ROLES]
     if creator.is_admin:
         return levels
     if creator.role not in levels:
@@ -41,7 +43,7 @@ def definition_for_role(role: str, school_code: str | None) -> ProcessDefinition
     the role, else the newest deployed version that has it. Accounts for the levels of a version not
     yet active can so exist before activation, and records never wait at a level nobody can review."""
     current = processes.active_definition(school_code)[1]
-    if role == ADMIN_ROLE or role in current.roles:
+    if role in DEPLOYMENT_ROLES or role in current.roles:
         return current
     for candidate in [*processes.definitions_in_use(school_code), *processes.deployed_definitions()]:
         if role in candidate.roles:
@@ -67,6 +69,8 @@ def _check_creator(creator: Actor | None, role: str, school_code: str | None, co
         return
     if role == ADMIN_ROLE:
         raise PermissionDenied("管理员账号只能由运维人员在命令行创建", code="role_not_allowed")
+    if role == PROVINCE_ROLE:
+        raise PermissionDenied("省级账号只能由运维人员在命令行创建", code="role_not_allowed")
     allowed = creatable_roles(creator, definition)
     if role not in allowed:
         names = "、".join(definition.role_label(r) for r in allowed) or "无"
@@ -116,8 +120,8 @@ def create_user(username: str, password: str, role: str, *, school_code: str | N
     username = normalise_code(username)
     if not username:
         raise InvalidInput("请填写用户名", details={"username": ["必填"]})
-    if role != ADMIN_ROLE and role not in lanes:
-        raise InvalidInput(f"角色 {role} 不在流程的泳道中（可选：{', '.join(lanes + [ADMIN_ROLE])}）",
+    if role not in DEPLOYMENT_ROLES and role not in lanes:
+        raise InvalidInput(f"角色 {role} 不在流程的泳道中（可选：{', '.join(lanes + list(DEPLOYMENT_ROLES))}）",
                            code="unknown_role")
     _check_creator(creator, role, school_code, colleges, majors, definition)
     if allowed_roles is not None and role not in allowed_roles:
@@ -125,12 +129,15 @@ def create_user(username: str, password: str, role: str, *, school_code: str | N
     check_password_strength(password, username)
     _require_scope_choice(creator, role, colleges, majors, definition)
     school = None
+    if role == PROVINCE_ROLE and (school_code or colleges or majors):
+        raise InvalidInput("省级账号不属于任何学校，不能指定学校、院系或专业", code="school_not_allowed",
+                           details={"school_code": ["省级账号不属于任何学校"]})
     if school_code:
         school = School.get_or_none(School.code == school_code)
         if school is None:
             raise NotFound(f"学校 {school_code} 不存在", code="school_not_found")
-    elif role != ADMIN_ROLE:
-        raise InvalidInput("非管理员账号必须属于一所学校", code="school_required")
+    elif role not in DEPLOYMENT_ROLES:
+        raise InvalidInput("非管理员、非省级账号必须属于一所学校", code="school_required")
     with write_transaction():
         if User.select().where((User.username == username) & (User.school == school)).exists():
             raise InvalidInput(f"用户 {username} 已存在", code="user_exists")
