@@ -171,3 +171,25 @@ def _school(code: str):
     from service.models import School
 
     return School.get_by_id(code)
+
+
+@BOTH_DATABASES
+def test_console_pager_follows_the_cursor_to_the_next_page(app, db) -> None:
+    import re
+    from html import unescape
+
+    w = rv.make_world()
+    records = [rv.unsubmitted(w, w.m1) for _ in range(23)]
+    rv.user("centre", "centre", w.school)
+    centre = rv.login(app, "centre")
+    first = centre.get("/console/?per_page=20").get_data(as_text=True)
+    assert "第 1 / 2 页" in first
+    link = re.search(r'href="(\?[^"]*after=[^"]*)">下一页', first)
+    assert link, "no cursor link to the next page"
+    second = centre.get("/console/" + unescape(link.group(1))).get_data(as_text=True)
+    assert "第 2 / 2 页" in second and "下一页" not in second
+    def listed(html: str) -> set[int]:
+        return {int(x) for x in re.findall(r'name="record_ids" value="(\d+)"', html)}
+
+    assert len(listed(first)) == 20 and len(listed(second)) == 3
+    assert listed(first) | listed(second) == {r.id for r in records}
