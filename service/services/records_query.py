@@ -187,6 +187,7 @@ SPARSE_RATIO = 5  # filters matching under 1/5 of the records in scope count as 
 
 
 NULLABLE_SORT_KEYS = frozenset({"college", "major"})
+DATETIME_SORT_KEYS = frozenset({"updated_at", "created_at"})
 
 
 def _sort_expr(key: str, filtered: bool) -> Any:
@@ -249,12 +250,20 @@ def decode_cursor(cursor: str, sort: str) -> tuple[list[Any], int]:
             or len(data["v"]) != len(keys) or not isinstance(data.get("id"), int)
             or isinstance(data["id"], bool) or not 0 < data["id"] < 2**31):
         raise InvalidInput(details=_BAD_CURSOR)
+    values: list[Any] = []
     for (key, _), value in zip(keys, data["v"], strict=True):
-        numeric = key in NUMERIC_SORT_KEYS
-        if isinstance(value, bool) or not isinstance(value, int if numeric else str) or (
-                isinstance(value, str) and len(value) > 64):
+        if key in NUMERIC_SORT_KEYS:
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**31:
+                raise InvalidInput(details=_BAD_CURSOR)
+        elif not isinstance(value, str) or len(value) > 64 or "\x00" in value:
             raise InvalidInput(details=_BAD_CURSOR)
-    return data["v"], data["id"]
+        elif key in DATETIME_SORT_KEYS:  # compared with a timestamp column: must be one
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                raise InvalidInput(details=_BAD_CURSOR) from None
+        values.append(value)
+    return values, data["id"]
 
 
 def after_clause(sort: str, filtered: bool, values: list[Any], record_id: int) -> Expression:

@@ -131,7 +131,10 @@ def test_a_bad_or_foreign_cursor_is_a_422_in_chinese(app, db) -> None:
     forged = records_query.encode_cursor("", ["x" * 65], 1)
     wrong_type = records_query.encode_cursor("college", ["not-a-number"], 1)
     for bad, sort in ((cursor, "name"), ("!!!", ""), ("e30", ""), (forged, ""), (wrong_type, "college"),
-                      (records_query.encode_cursor("", ["1"], 2**31), "")):
+                      (records_query.encode_cursor("", ["1"], 2**31), ""),
+                      (records_query.encode_cursor("-updated_at", ["yesterday"], 1), "-updated_at"),
+                      (records_query.encode_cursor("college", [2**40], 1), "college"),
+                      (records_query.encode_cursor("name", ["a\x00b"], 1), "name")):
         r = centre.get("/api/v1/records", query_string={"after": bad, "sort": sort})
         assert r.status_code == 422, (bad, r.status_code)
         assert "翻页游标无效" in str(r.get_json())
