@@ -196,6 +196,8 @@ def main() -> None:
     ap.add_argument("--postgres-url", default=None, help="run on this PostgreSQL database (emptied first)")
     ap.add_argument("--postgres", action="store_true", help="start a durable throwaway PostgreSQL cluster")
     ap.add_argument("--schools", type=int, default=1)
+    ap.add_argument("--reuse", action="store_true",
+                    help="measure a database a previous run with --postgres-url seeded (no reset, no seeding)")
     ap.add_argument("--big-school", type=int, default=20_000, help="records of the measured school (--schools > 1)")
     ap.add_argument("--export-child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -217,7 +219,8 @@ def main() -> None:
     if args.postgres_url:
         from transitions import _reset_postgres
 
-        _reset_postgres(args.postgres_url)
+        if not args.reuse:
+            _reset_postgres(args.postgres_url)
         url = args.postgres_url
     try:
         run(args, url, folder)
@@ -228,10 +231,20 @@ def main() -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def _existing_summary(code: str) -> Any:
+    from service.models import College, Major, Record
+    from service.services.demo_data import SeedSummary
+
+    colleges = [c for (c,) in College.select(College.id).where(College.school == code).tuples()]
+    majors = [m for (m,) in Major.select(Major.id).where(Major.school == code).tuples()]
+    records = Record.select().where(Record.school == code).count()
+    return SeedSummary(code, len(colleges), len(majors), records, records, college_ids=colleges, major_ids=majors)
+
+
 def run(args: argparse.Namespace, url: str, folder: Path) -> None:
     from service.db import database
     from service.migrations import upgrade
-    from service.models import PendingTask
+    from service.models import PendingTask, School
     from service.services import demo_data, processes
 
     rows: list[tuple[str, str, str, str]] = []
@@ -245,13 +258,18 @@ def run(args: argparse.Namespace, url: str, folder: Path) -> None:
     from seed_province import seed_province
 
     t = time.perf_counter()
-    summaries = seed_province(args.schools, args.records, big_school=args.big_school if args.schools > 1
-                              else args.records, progress=lambda m: print(m, flush=True))
+    if args.reuse:
+        summaries = [_existing_summary(code) for (code,) in School.select(School.code).order_by(School.code)
+                     .tuples()]
+        summaries.sort(key=lambda s: s.school_code != SCHOOL)
+    else:
+        summaries = seed_province(args.schools, args.records, big_school=args.big_school if args.schools > 1
+                                  else args.records, progress=lambda m: print(m, flush=True))
     seed_s = time.perf_counter() - t
     summary = summaries[0]
     seeded = sum(s.records for s in summaries)
     demo_data.create_accounts(SCHOOL, PASSWORD)
-    how = "COPY" if url.startswith("postgres") else "executemany"
+    how = "reused" if args.reuse else "COPY" if url.startswith("postgres") else "executemany"
     rows.append((f"seed ({how})", f"{seeded:,} records, {len(summaries)} schools", f"{seed_s:.1f} s",
                  f"{seeded / seed_s:,.0f} records/s"))
     print(f"seeded {seeded:,} records in {seed_s:.1f} s; school {SCHOOL}: {summary.records:,} "
@@ -267,9 +285,9 @@ def run(args: argparse.Namespace, url: str, folder: Path) -> None:
     # own cost is the difference (the machine is shared, so absolute numbers move with its load).
     base: list[float] = []
     times: list[float] = []
-    for url in urls:
+    for list_url in urls:
         base += timed_gets(centre, ["/api/v1/auth/me"])
-        times += timed_gets(centre, [url])
+        times += timed_gets(centre, [list_url])
     results: dict[str, float] = {"list_p95_ms": pct(times, 95)}
     rows.append(("GET /records (filters)", f"{len(times)} requests", f"p50 {pct(times, 50):.1f} ms",
                  f"p95 {pct(times, 95):.1f} ms"))
@@ -290,10 +308,17 @@ def run(args: argparse.Namespace, url: str, folder: Path) -> None:
     rows.append(("GET /review/majors", f"{len(majors)} requests", f"p50 {pct(majors, 50):.1f} ms",
                  f"p95 {pct(majors, 95):.1f} ms"))
 
-    ids = [rid for (rid,) in PendingTask.select(PendingTask.record).where(PendingTask.role == first_level)
-           .order_by(PendingTask.record).limit(args.batch).tuples()]
+    approver = counselor
+    for level in definition.meta["levels"]:  # the first level with work left (a reused database may have none)
+        ids = [rid for (rid,) in PendingTask.select(PendingTask.record)
+               .where((PendingTask.role == level["role"]) & (PendingTask.school == SCHOOL))
+               .order_by(PendingTask.record).limit(args.batch).tuples()]
+        if ids:
+            if level["role"] != first_level:
+                approver, csrf = login(app, level["role"])
+            break
     t = time.perf_counter()
-    r = counselor.post("/api/v1/reviews/batch", json={"record_ids": ids, "decision": "approve"},
+    r = approver.post("/api/v1/reviews/batch", json={"record_ids": ids, "decision": "approve"},
                        headers={"X-CSRF-Token": csrf})
     batch_s = time.perf_counter() - t
     body = r.get_json()
