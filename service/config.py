@@ -69,6 +69,7 @@ class Settings:
     sqlite_busy_timeout: float
     sqlite_checkpoint_seconds: float
     log_level: str
+    list_exact_count_limit: int
     roster_max_rows: int
     roster_max_columns: int
     roster_max_cells: int

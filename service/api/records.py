@@ -47,6 +47,8 @@ class ListArgs(FilterArgs):
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=records_query.MAX_PER_PAGE))
     sort = fields.String(load_default="", validate=validate.Length(max=100),
                          metadata={"description": "排序字段，逗号分隔，'-' 前缀为降序：" + "、".join(records_query.SORT_KEYS)})
+    after = fields.String(load_default=None, validate=validate.Length(min=1, max=1024), metadata={
+        "description": "翻页游标：上一页返回的 next_after（深翻页用它代替 page，sort 与筛选须相同）"})
 
 
 class RefSchema(Schema):
@@ -76,9 +78,12 @@ class RecordItemSchema(Schema):
 
 class RecordPageSchema(Schema):
     items = fields.List(fields.Nested(RecordItemSchema))
-    total = fields.Integer()
-    page = fields.Integer()
+    total = fields.Integer(metadata={"description": "匹配条数；total_is_estimate 为 true 时为估计值"})
+    total_is_estimate = fields.Boolean(metadata={
+        "description": "true：匹配条数超过 list_exact_count_limit，total 为数据库的估计值（仅 PostgreSQL）"})
+    page = fields.Integer(allow_none=True, metadata={"description": "页码；按游标（after）取页时为 null"})
     per_page = fields.Integer()
+    next_after = fields.String(allow_none=True, metadata={"description": "下一页的游标（after=…）；最后一页为 null"})
 
 
 class PendingSchema(Schema):
@@ -191,10 +196,12 @@ def _attachment(filename: str) -> str:
 @blp.arguments(ListArgs, location="query")
 @blp.response(200, RecordPageSchema)
 def list_records(args: dict, actor):
-    """生源信息列表：关键字、审核状态、上报状态、生源地、学院、专业筛选，分页"""
+    """生源信息列表：关键字、审核状态、上报状态、生源地、学院、专业筛选，分页（页码或游标 after）"""
     page = records_query.search(actor, _filters(args), page=args["page"], per_page=args["per_page"],
-                                sort=args["sort"])
-    return {"items": page.items, "total": page.total, "page": page.page, "per_page": page.per_page}
+                                sort=args["sort"], after=args["after"],
+                                exact_count_limit=current_app.config["GRADFLOW"].list_exact_count_limit)
+    return {"items": page.items, "total": page.total, "total_is_estimate": page.total_is_estimate,
+            "page": page.page, "per_page": page.per_page, "next_after": page.next_after}
 
 
 @blp.route("/records", methods=["POST"])

@@ -306,6 +306,107 @@ def _fix_sequences(models: list[Any]) -> None:
             f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), (SELECT COALESCE(MAX(id), 1) FROM \"{table}\"))")
 
 
+@dataclass
+class SchoolPlan:
+    """What a seeder needs to write one school's rows: its structure, the process and the next ids."""
+
+    school_code: str
+    year: int
+    version_id: int
+    definition: ProcessDefinition
+    templates: dict[str, StatusTemplate]
+    major_ids: dict[tuple[str, str], tuple[int, int]]
+    roster_id: int
+    record_id: int
+    instance_id: int
+
+
+def prepare_school(school_code: str, school_name: str, *, seed: int, colleges: int, majors: int, year: int,
+                   status_mix: dict[str, float] | None, summary: SeedSummary,
+                   next_ids: tuple[int, int, int] | None = None) -> tuple[SchoolPlan, Generator, list[str],
+                                                                          list[float], int]:
+    """Create (or find) the school, its colleges and majors; returns the plan, the generator, the
+    status labels and weights, and the roster number to start at. Call inside a write transaction."""
+    version, definition = processes.active_definition()
+    templates = status_templates(definition)
+    mix = status_mix or default_status_mix(templates)
+    unknown = set(mix) - set(templates)
+    if unknown:
+        raise ValueError(f"statuses not reachable in the active process: {sorted(unknown)}")
+    gen = Generator(seed, school_code=school_code, year=year)
+    structure = gen.structure(colleges, majors)
+    school = School.get_or_none(School.code == school_code) or School.create(code=school_code, name=school_name)
+    major_ids: dict[tuple[str, str], tuple[int, int]] = {}
+    for college_name, ms in structure:
+        col = (College.get_or_none((College.school == school) & (College.name == college_name))
+               or College.create(school=school, name=college_name))
+        summary.college_ids.append(col.id)
+        for code, name in ms:
+            maj = (Major.get_or_none((Major.college == col) & (Major.code == code) & (Major.name == name))
+                   or Major.create(school=school, college=col, code=code, name=name))
+            major_ids[(college_name, name)] = (col.id, maj.id)
+            summary.major_ids.append(maj.id)
+    summary.colleges, summary.majors = len(structure), len(major_ids)
+    start = RosterStudent.select().where(RosterStudent.school == school).count() + 1
+    ids = next_ids or (_next_id(RosterStudent), _next_id(Record), _next_id(ProcessInstance))
+    plan = SchoolPlan(school_code, year, version.id, definition, templates, major_ids, *ids)
+    return plan, gen, list(mix), [mix[s] for s in mix], start
+
+
+def build_rows(plan: SchoolPlan, batch: list[tuple[Student, str]], summary: SeedSummary,
+               now: Any) -> list[tuple[Any, list[dict[str, Any]]]]:
+    """The rows of a batch of (student, status) for each table, in insert order; advances plan's ids.
+
+    Record rows carry review_status/report_status (the copies m0003's triggers keep), so a seeder
+    may write them with the instance trigger disabled.
+    """
+    roster_rows, record_rows, instance_rows, pending, events, heads = [], [], [], [], [], []
+    templates, school_code = plan.templates, plan.school_code
+    for st, status in batch:
+        cid, mid = plan.major_ids[(st.college, st.major)]
+        school_part = st.report["school"]
+        extra = {k: v for k, v in school_part.items()
+                 if k not in ("school_code", "student_no", "college", "major", "major_code", "class_name",
+                              "exam_no")}
+        roster = {"id": plan.roster_id, "school": school_code, "year": plan.year, "student_no": st.student_no,
+                  "name": st.name, "gender": st.gender, "id_type": st.id_type, "id_number": st.id_number,
+                  "category": st.category, "nationality": "中国", "exam_no": st.exam_no, "college": cid,
+                  "major": mid, "class_name": st.class_name, "fields": extra, "eligible": st.eligible,
+                  "exclusion_reason": st.exclusion_reason, "imported_at": now, "updated_at": now}
+        roster["row_hash"] = _row_hash(roster)
+        roster_rows.append(roster)
+        if st.eligible:
+            t = templates[status]
+            data = st.report if t.submitted else {
+                "school": dict(school_part),
+                "personal": {k: st.report["personal"][k] for k in ("name", "gender", "id_type", "id_number")},
+                "other": {}}
+            origin = st.report["personal"]["origin_region"] if t.submitted else ""
+            record_rows.append({
+                "id": plan.record_id, "school": school_code, "student": plan.roster_id, "college": cid,
+                "major": mid, "category": st.category, "student_no": st.student_no, "name": st.name,
+                "id_number": st.id_number, "origin_region": origin, "data": data, "created_by": "seed",
+                "created_at": now, "updated_at": now, "submitted_at": now if t.submitted else None,
+                "review_status": t.status, "report_status": t.report_status})
+            instance_rows.append({
+                "id": plan.instance_id, "record": plan.record_id, "version": plan.version_id, "state": t.state,
+                "status": t.status, "report_status": t.report_status, "role": t.role,
+                "completed": t.completed, "lock_version": 1, "updated_at": now})
+            pending.extend(pending_rows(plan.instance_id, plan.record_id, school_code, cid, mid, t.pending))
+            chain_events, head = _seed_events(plan.record_id, plan.instance_id, school_code, t, plan.definition,
+                                              now)
+            events.extend(chain_events)
+            heads.append(head)
+            summary.by_status[status] = summary.by_status.get(status, 0) + 1
+            summary.records += 1
+            plan.record_id += 1
+            plan.instance_id += 1
+        plan.roster_id += 1
+        summary.roster_rows += 1
+    return [(RosterStudent, roster_rows), (Record, record_rows), (ProcessInstance, instance_rows),
+            (PendingTask, pending), (AuditEvent, events), (AuditHead, heads)]
+
+
 def seed_school(school_code: str, school_name: str, *, students: int, seed: int = 1,
                 status_mix: dict[str, float] | None = None, colleges: int = 5, majors: int = 20,
                 chunk: int = 500, year: int = 2021) -> SeedSummary:
@@ -314,84 +415,23 @@ def seed_school(school_code: str, school_name: str, *, students: int, seed: int 
     status_mix maps status labels of the active process to weights (default: default_status_mix).
     About 1 % of roster rows are ineligible (with a reason) and get no record.
     """
-    version, definition = processes.active_definition()
-    templates = status_templates(definition)
-    mix = status_mix or default_status_mix(templates)
-    unknown = set(mix) - set(templates)
-    if unknown:
-        raise ValueError(f"statuses not reachable in the active process: {sorted(unknown)}")
-    labels, weights = list(mix), [mix[s] for s in mix]
-    gen = Generator(seed, school_code=school_code, year=year)
-    structure = gen.structure(colleges, majors)
     summary = SeedSummary(school_code, 0, 0, 0, 0)
-
     with write_transaction():
-        school = School.get_or_none(School.code == school_code) or School.create(code=school_code, name=school_name)
-        major_ids: dict[tuple[str, str], tuple[int, int]] = {}
-        for college_name, ms in structure:
-            col = (College.get_or_none((College.school == school) & (College.name == college_name))
-                   or College.create(school=school, name=college_name))
-            summary.college_ids.append(col.id)
-            for code, name in ms:
-                maj = (Major.get_or_none((Major.college == col) & (Major.code == code) & (Major.name == name))
-                       or Major.create(school=school, college=col, code=code, name=name))
-                major_ids[(college_name, name)] = (col.id, maj.id)
-                summary.major_ids.append(maj.id)
-        summary.colleges, summary.majors = len(structure), len(major_ids)
-        start = RosterStudent.select().where(RosterStudent.school == school).count() + 1
-        roster_id, record_id, instance_id = _next_id(RosterStudent), _next_id(Record), _next_id(ProcessInstance)
+        plan, gen, labels, weights, start = prepare_school(
+            school_code, school_name, seed=seed, colleges=colleges, majors=majors, year=year,
+            status_mix=status_mix, summary=summary)
         now = utcnow()
         batch: list[tuple[Student, str]] = []
 
         def flush() -> None:
-            nonlocal roster_id, record_id, instance_id
-            roster_rows, record_rows, instance_rows, pending, events, heads = [], [], [], [], [], []
-            for st, status in batch:
-                cid, mid = major_ids[(st.college, st.major)]
-                school_part = st.report["school"]
-                extra = {k: v for k, v in school_part.items()
-                         if k not in ("school_code", "student_no", "college", "major", "major_code", "class_name",
-                                      "exam_no")}
-                roster = {"id": roster_id, "school": school_code, "year": year, "student_no": st.student_no,
-                          "name": st.name, "gender": st.gender, "id_type": st.id_type, "id_number": st.id_number,
-                          "category": st.category, "nationality": "中国", "exam_no": st.exam_no, "college": cid,
-                          "major": mid, "class_name": st.class_name, "fields": extra, "eligible": st.eligible,
-                          "exclusion_reason": st.exclusion_reason, "imported_at": now, "updated_at": now}
-                roster["row_hash"] = _row_hash(roster)
-                roster_rows.append(roster)
-                if st.eligible:
-                    t = templates[status]
-                    data = st.report if t.submitted else {
-                        "school": {k: v for k, v in school_part.items()},
-                        "personal": {k: st.report["personal"][k] for k in ("name", "gender", "id_type", "id_number")},
-                        "other": {}}
-                    origin = st.report["personal"]["origin_region"] if t.submitted else ""
-                    record_rows.append({
-                        "id": record_id, "school": school_code, "student": roster_id, "college": cid, "major": mid,
-                        "category": st.category, "student_no": st.student_no, "name": st.name,
-                        "id_number": st.id_number, "origin_region": origin, "data": data, "created_by": "seed",
-                        "created_at": now, "updated_at": now, "submitted_at": now if t.submitted else None})
-                    instance_rows.append({
-                        "id": instance_id, "record": record_id, "version": version.id, "state": t.state,
-                        "status": t.status, "report_status": t.report_status, "role": t.role,
-                        "completed": t.completed, "lock_version": 1, "updated_at": now})
-                    pending.extend(pending_rows(instance_id, record_id, school_code, cid, mid, t.pending))
-                    chain_events, head = _seed_events(record_id, instance_id, school_code, t, definition, now)
-                    events.extend(chain_events)
-                    heads.append(head)
-                    summary.by_status[status] = summary.by_status.get(status, 0) + 1
-                    summary.records += 1
-                    record_id += 1
-                    instance_id += 1
-                roster_id += 1
-                summary.roster_rows += 1
-            for model, rows in ((RosterStudent, roster_rows), (Record, record_rows),
-                                (ProcessInstance, instance_rows), (PendingTask, pending), (AuditEvent, events),
-                                (AuditHead, heads)):
+            for model, rows in build_rows(plan, batch, summary, now):
+                if model is Record:  # the trigger on process_instance fills the status copies
+                    rows = [{k: v for k, v in r.items() if k not in ("review_status", "report_status")}
+                            for r in rows]
                 bulk_insert(model, rows)
             batch.clear()
 
-        for st in gen.students(students, structure, start=start):
+        for st in gen.students(students, plan_structure(gen, colleges, majors), start=start):
             batch.append((st, gen.rng.choices(labels, weights)[0]))
             if len(batch) >= chunk:
                 flush()
@@ -399,6 +439,11 @@ def seed_school(school_code: str, school_name: str, *, students: int, seed: int 
         _fix_sequences([RosterStudent, Record, ProcessInstance])
     database.execute_sql("ANALYZE")  # planner statistics for the new volume (both engines)
     return summary
+
+
+def plan_structure(gen: Generator, colleges: int, majors: int) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The generator's structure again (deterministic: it does not draw from the random stream)."""
+    return gen.structure(colleges, majors)
 
 
 def _seed_events(record_id: int, instance_id: int, school_code: str, t: StatusTemplate,

@@ -8,18 +8,33 @@ A page is fetched in two steps: the ids (index only), then those rows with their
 Every filter is index-friendly on SQLite and PostgreSQL alike: prefixes (学号, 证件号码, 生源地
 code) are ranges (col >= p AND col < p'), not LIKE, so both engines use their B-tree indexes;
 only the name substring needs LIKE. Lists always carry masked 证件号码.
+
+At province size (hundreds of thousands of rows in one query's scope) three more things matter:
+- the name fragment is looked up in a GIN index of each name's one- and two-character grams on
+  PostgreSQL (migration m0015), then confirmed with LIKE; SQLite keeps LIKE in its covering index;
+- the total is exact up to `list_exact_count_limit` rows (a count that stops there) and the
+  planner's estimate beyond it on PostgreSQL, flagged `total_is_estimate`, so a page never counts
+  a whole school or province; SQLite counts exactly (an index-only count of one school is cheap);
+- deep pages use a keyset cursor (`after`): the last row's sort values, so the page is a range
+  read of the index instead of an OFFSET that reads and throws away every row before it.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from peewee import JOIN, SQL, Expression, NodeList, Select, Value, fn
 
 from service.codes import REGION, get_codes
+from service.config import get_settings
+from service.db import database, is_sqlite
 from service.errors import InvalidInput
 from service.models import AuditEvent, College, Major, ProcessInstance, Record, School
 from service.services.actors import Actor
@@ -64,8 +79,10 @@ class RecordFilters:
 class Page:
     items: list[dict[str, Any]]
     total: int
-    page: int
+    page: int | None  # None when the page was asked for by cursor (after=)
     per_page: int
+    total_is_estimate: bool = False
+    next_after: str | None = None  # the cursor of the next page; None on the last page
 
 
 def _prefix_range(column: Any, prefix: str) -> Expression:
@@ -74,9 +91,21 @@ def _prefix_range(column: Any, prefix: str) -> Expression:
     return (column >= prefix) & (column < upper)
 
 
+def name_grams(text: str) -> list[str]:
+    """The grams a name containing `text` must have (its two-character substrings, or itself)."""
+    if len(text) <= 2:
+        return [text]
+    return sorted({text[i:i + 2] for i in range(len(text) - 1)})
+
+
 def _name_contains(text: str) -> Expression:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return NodeList((Record.name, SQL("LIKE"), Value(f"%{escaped}%"), SQL("ESCAPE '\\'")))  # type: ignore[return-value]
+    like = NodeList((Record.name, SQL("LIKE"), Value(f"%{escaped}%"), SQL("ESCAPE '\\'")))
+    if is_sqlite():
+        return like  # type: ignore[return-value]
+    grams = NodeList((fn.gradflow_name_grams(Record.name), SQL("@>"),
+                      NodeList((Value(name_grams(text), unpack=False), SQL("::text[]")), glue="")))
+    return NodeList((grams, SQL("AND"), like), parens=True)  # type: ignore[return-value]
 
 
 def _id_ends_with(tail: str) -> Expression:
@@ -157,6 +186,10 @@ NUMERIC_SORT_KEYS = frozenset({"id", "college", "major"})
 SPARSE_RATIO = 5  # filters matching under 1/5 of the records in scope count as sparse
 
 
+NULLABLE_SORT_KEYS = frozenset({"college", "major"})
+DATETIME_SORT_KEYS = frozenset({"updated_at", "created_at"})
+
+
 def _sort_expr(key: str, filtered: bool) -> Any:
     """The ORDER BY term; with filters, wrapped so that no single-column index can serve it.
 
@@ -166,46 +199,147 @@ def _sort_expr(key: str, filtered: bool) -> Any:
     planner picks the covering search index for the filters and sorts just the matches.
     """
     column = SORT_KEYS[key]
+    if key in NULLABLE_SORT_KEYS:  # one order on both engines (NULLs first), and comparable in a cursor
+        return fn.COALESCE(column, 0)
     if not filtered:
         return column
     return (column + 0) if key in NUMERIC_SORT_KEYS else column.concat("")
 
 
-def parse_sort(sort: str, *, filtered: bool = False) -> list[Any]:
-    """'student_no' or '-updated_at' (comma-separated); always ends with the id as a tie-breaker."""
-    order: list[Any] = []
+def sort_keys(sort: str) -> list[tuple[str, bool]]:
+    """'student_no' or '-updated_at' (comma-separated) as (key, descending); 学号 when empty."""
+    keys: list[tuple[str, bool]] = []
     for part in [p.strip() for p in (sort or "").split(",") if p.strip()]:
-        desc = part.startswith("-")
         key = part.lstrip("-+")
         if key not in SORT_KEYS:
             raise InvalidInput(details={"sort": [f"不支持的排序字段：{key}（可选：{'、'.join(SORT_KEYS)}）"]})
+        keys.append((key, part.startswith("-")))
+    return keys or [("student_no", False)]
+
+
+def parse_sort(sort: str, *, filtered: bool = False) -> list[Any]:
+    """The ORDER BY terms of `sort`; always ends with the id as a tie-breaker."""
+    order: list[Any] = []
+    for key, desc in sort_keys(sort):
         expr = _sort_expr(key, filtered)
         order.append(expr.desc() if desc else expr.asc())
-    if not order:
-        order.append(_sort_expr("student_no", filtered).asc())
     order.append(Record.id.asc())
     return order
+
+
+# --- keyset cursors --------------------------------------------------------------------------
+
+_BAD_CURSOR = {"after": ["翻页游标无效或已过期，请回到第一页重新查询"]}
+
+
+def encode_cursor(sort: str, values: list[Any], record_id: int) -> str:
+    """The last row's sort values and id, opaque to clients (base64url of JSON)."""
+    plain = [str(v) if isinstance(v, datetime) else v for v in values]
+    raw = json.dumps({"s": sort, "v": plain, "id": record_id}, ensure_ascii=False, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: str) -> tuple[list[Any], int]:
+    """The values encode_cursor packed; a cursor from another sort or a forged one is a 422."""
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise InvalidInput(details=_BAD_CURSOR) from None
+    keys = sort_keys(sort)
+    if (not isinstance(data, dict) or data.get("s") != sort or not isinstance(data.get("v"), list)
+            or len(data["v"]) != len(keys) or not isinstance(data.get("id"), int)
+            or isinstance(data["id"], bool) or not 0 < data["id"] < 2**31):
+        raise InvalidInput(details=_BAD_CURSOR)
+    values: list[Any] = []
+    for (key, _), value in zip(keys, data["v"], strict=True):
+        if key in NUMERIC_SORT_KEYS:
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**31:
+                raise InvalidInput(details=_BAD_CURSOR)
+        elif not isinstance(value, str) or len(value) > 64 or "\x00" in value:
+            raise InvalidInput(details=_BAD_CURSOR)
+        elif key in DATETIME_SORT_KEYS:  # compared with a timestamp column: must be one
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                raise InvalidInput(details=_BAD_CURSOR) from None
+        values.append(value)
+    return values, data["id"]
+
+
+def after_clause(sort: str, filtered: bool, values: list[Any], record_id: int) -> Expression:
+    """Rows strictly after the cursor in the (sort, id) order, expanded for mixed directions.
+
+    The first key also gets a plain bound (>= or <=), which the planner turns into an index range.
+    """
+    keys = sort_keys(sort)
+    exprs = [_sort_expr(k, filtered) for k, _ in keys]
+    terms: list[tuple[Any, bool, Any]] = [(e, d, v) for e, (_, d), v in zip(exprs, keys, values, strict=True)]
+    terms.append((Record.id, False, record_id))
+    out: Expression | None = None
+    for i, (expr, desc, value) in enumerate(terms):
+        clause = (expr < value) if desc else (expr > value)
+        for prev_expr, _, prev_value in terms[:i]:
+            clause = (prev_expr == prev_value) & clause
+        out = clause if out is None else (out | clause)
+    first_expr, first_desc, first_value = terms[0]
+    bound = (first_expr <= first_value) if first_desc else (first_expr >= first_value)
+    return bound & out  # type: ignore[operator, return-value]
+
+
+# --- counts ----------------------------------------------------------------------------------
+
+def count_matches(actor: Actor, f: RecordFilters, limit: int) -> tuple[int, bool]:
+    """(total, is_estimate). Exact up to `limit` rows; beyond it, PostgreSQL's planner estimate.
+
+    Why: an exact count reads every matching index entry, which is what made province-sized
+    lists slow; nobody needs to know that a list holds 18,412 and not 18,000 rows to page through it.
+    """
+    if is_sqlite():
+        return apply_filters(Record.select(fn.COUNT(Record.id)), actor, f).scalar() or 0, False
+    sql, params = apply_filters(Record.select(SQL("1")), actor, f).limit(limit + 1).sql()
+    capped = database.execute_sql(f"SELECT count(*) FROM ({sql}) AS capped", params).fetchone()[0]
+    if capped <= limit:
+        return capped, False
+    sql, params = apply_filters(Record.select(SQL("1")), actor, f).sql()
+    plan = database.execute_sql(f"EXPLAIN (FORMAT JSON) {sql}", params).fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    estimate = int(plan[0]["Plan"]["Plan Rows"])
+    return max(estimate, limit + 1), True
 
 
 def _is_filtered(f: RecordFilters) -> bool:
     return bool(f.q.strip() or f.review_status or f.report_status or f.origin_region or f.college or f.major)
 
 
-def search(actor: Actor, f: RecordFilters, *, page: int = 1, per_page: int = 20, sort: str = "") -> Page:
+def search(actor: Actor, f: RecordFilters, *, page: int = 1, per_page: int = 20, sort: str = "",
+           after: str | None = None, exact_count_limit: int | None = None) -> Page:
+    """One page of the actor's records: by page number (small offsets) or after a cursor (any depth)."""
     validate_filters(f)
     if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
         raise InvalidInput(details={"page": ["页码从1开始"], "per_page": [f"每页1至{MAX_PER_PAGE}条"]})
     parse_sort(sort)  # refuse a bad sort before any query
-    total = apply_filters(Record.select(fn.COUNT(Record.id)), actor, f).scalar() or 0
+    cursor = decode_cursor(after, sort) if after else None
+    limit = get_settings().list_exact_count_limit if exact_count_limit is None else exact_count_limit
+    total, estimated = count_matches(actor, f, limit)
     sparse = False
-    if _is_filtered(f):
+    if _is_filtered(f) and is_sqlite():
         # Few matches: sort just them (see _sort_expr). Many: reading in index order finds a page
-        # after a few rows, so let the planner walk the sort column's index.
+        # after a few rows, so let the planner walk the sort column's index. PostgreSQL's planner
+        # has statistics to choose by itself.
         in_scope = apply_filters(Record.select(fn.COUNT(Record.id)), actor, RecordFilters()).scalar() or 0
         sparse = total * SPARSE_RATIO < in_scope
     order = parse_sort(sort, filtered=sparse)
-    ids = [rid for (rid,) in apply_filters(Record.select(Record.id), actor, f)
-           .order_by(*order).paginate(page, per_page).tuples()] if total else []
+    key_exprs = [_sort_expr(k, sparse) for k, _ in sort_keys(sort)]
+    query = apply_filters(Record.select(Record.id, *key_exprs), actor, f).order_by(*order)
+    if cursor is not None:
+        query = query.where(after_clause(sort, sparse, *cursor)).limit(per_page + 1)
+    else:
+        query = query.limit(per_page + 1).offset((page - 1) * per_page)
+    found = list(query.tuples()) if total else []
+    more, found = len(found) > per_page, found[:per_page]
+    ids = [row[0] for row in found]
+    next_after = encode_cursor(sort, list(found[-1][1:]), found[-1][0]) if more and found else None
     fetched = {r["id"]: r for r in (
         Record.select(Record.id, Record.school, Record.student_no, Record.name, Record.id_number, Record.category,
                       Record.origin_region, Record.college, Record.major, Record.updated_at, ProcessInstance.status,
@@ -226,7 +360,7 @@ def search(actor: Actor, f: RecordFilters, *, page: int = 1, per_page: int = 20,
         "review_status": r["status"], "report_status": r["report_status"], "pending_role": r["role"],
         "completed": r["completed"], "lock_version": r["lock_version"], "updated_at": r["updated_at"],
     } for r in rows]
-    return Page(items, total, page, per_page)
+    return Page(items, total, None if cursor else page, per_page, estimated, next_after)
 
 
 EXPORT_CHUNK = 2000

@@ -77,11 +77,12 @@ def index(actor: Actor) -> str | tuple[str, int]:
     per_page = _int(args.get("per_page"), PER_PAGE_CHOICES[0])
     if per_page not in PER_PAGE_CHOICES:
         per_page = PER_PAGE_CHOICES[0]
+    after = (args.get("after") or "")[:1024] or None  # the next page by cursor: any depth stays a range read
     error: GradflowError | None = None
     try:
-        result = search(actor, filters, page=page_no, per_page=per_page)
+        result = search(actor, filters, page=1 if after else page_no, per_page=per_page, after=after)
     except InvalidInput as exc:
-        error = exc
+        error, page_no = exc, 1
         result = search(actor, RecordFilters(), page=1, per_page=per_page)
     majors = reviews.majors_with_pending(actor)
     regions = get_codes().table(REGION)
@@ -94,7 +95,8 @@ def index(actor: Actor) -> str | tuple[str, int]:
         provinces=[(r.code[:2], r.label) for r in regions.choices("")], cities=cities,
         pages=pages, per_page=per_page, per_page_choices=PER_PAGE_CHOICES,
         query=_filter_query(args), filter_pairs=[(k, v) for k in FILTER_KEYS for v in args.getlist(k) if v],
-        signoff_forms=exports.SIGNOFF_FORMS, page_url=lambda n: "?" + _filter_query(args, page=n),
+        signoff_forms=exports.SIGNOFF_FORMS, page_url=lambda n: "?" + _filter_query(args, page=n), page_no=page_no,
+        next_url="?" + _filter_query(args, page=page_no + 1, after=result.next_after) if result.next_after else "",
         per_page_url=lambda n: "?" + _filter_query(args, per_page=n),
         current_url=request.full_path,
     ), (error.status if error else 200)
