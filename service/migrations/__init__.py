@@ -24,6 +24,7 @@ STEPS = [
     "m0011_notifications",
     "m0012_process_canonical",
     "m0013_school_activation",
+    "m0014_chain_head_on_instance",
 ]
 
 

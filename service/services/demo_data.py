@@ -26,7 +26,6 @@ from service.codes import HMT_REGIONS, REGION, get_codes, is_county_level_region
 from service.db import database, is_sqlite, write_transaction
 from service.models import (
     AuditEvent,
-    AuditHead,
     College,
     Major,
     PendingTask,
@@ -345,7 +344,7 @@ def seed_school(school_code: str, school_name: str, *, students: int, seed: int 
 
         def flush() -> None:
             nonlocal roster_id, record_id, instance_id
-            roster_rows, record_rows, instance_rows, pending, events, heads = [], [], [], [], [], []
+            roster_rows, record_rows, instance_rows, pending, events = [], [], [], [], []
             for st, status in batch:
                 cid, mid = major_ids[(st.college, st.major)]
                 school_part = st.report["school"]
@@ -371,14 +370,14 @@ def seed_school(school_code: str, school_name: str, *, students: int, seed: int 
                         "category": st.category, "student_no": st.student_no, "name": st.name,
                         "id_number": st.id_number, "origin_region": origin, "data": data, "created_by": "seed",
                         "created_at": now, "updated_at": now, "submitted_at": now if t.submitted else None})
-                    instance_rows.append({
+                    chain_events, head = _seed_events(record_id, instance_id, school_code, t, definition, now)
+                    instance_rows.append({  # the chain head on the instance, as a step writes it (m0014)
                         "id": instance_id, "record": record_id, "version": version.id, "state": t.state,
                         "status": t.status, "report_status": t.report_status, "role": t.role,
-                        "completed": t.completed, "lock_version": 1, "updated_at": now})
+                        "completed": t.completed, "lock_version": 1, "updated_at": now,
+                        "audit_seq": head["seq"], "audit_hash": head["hash"]})
                     pending.extend(pending_rows(instance_id, record_id, school_code, cid, mid, t.pending))
-                    chain_events, head = _seed_events(record_id, instance_id, school_code, t, definition, now)
                     events.extend(chain_events)
-                    heads.append(head)
                     summary.by_status[status] = summary.by_status.get(status, 0) + 1
                     summary.records += 1
                     record_id += 1
@@ -386,8 +385,7 @@ def seed_school(school_code: str, school_name: str, *, students: int, seed: int 
                 roster_id += 1
                 summary.roster_rows += 1
             for model, rows in ((RosterStudent, roster_rows), (Record, record_rows),
-                                (ProcessInstance, instance_rows), (PendingTask, pending), (AuditEvent, events),
-                                (AuditHead, heads)):
+                                (ProcessInstance, instance_rows), (PendingTask, pending), (AuditEvent, events)):
                 bulk_insert(model, rows)
             batch.clear()
 
