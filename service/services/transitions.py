@@ -299,7 +299,9 @@ def write_steps(prepared: list[PreparedStep], actor: Actor) -> tuple[list[Transi
     """Write a batch chunk's steps: (results, ids of records someone else changed after the read).
 
     PostgreSQL: one statement for the whole chunk; a record it did not match (stale, or its chain
-    head moved) is tried again alone, and only a stale one is reported. In one transaction only
+    head moved) is tried again alone, and only a stale one is reported; if the database refuses
+    the statement (a constraint on one record's rows) nothing of it is written and every record
+    is tried alone, so that one record fails alone. In one transaction only
     when something is written besides (messages, an instance still on audit_head), else the
     statement is its own. SQLite: each record in its own savepoint, one transaction per chunk.
     """
@@ -323,7 +325,12 @@ def write_steps(prepared: list[PreparedStep], actor: Actor) -> tuple[list[Transi
     transaction = (write_transaction() if others or any(_notifies(p) for p in prepared) or database.in_transaction()
                    else None)
     with transaction or _no_transaction():
-        written, _ = statements.write_steps_pg(rows) if rows else (set(), 0)
+        written: set[int] = set()
+        try:
+            with savepoint() if transaction is not None else _no_transaction():
+                written, _ = statements.write_steps_pg(rows) if rows else (set(), 0)
+        except IntegrityError:  # the database refused one record's rows: all of them are tried alone
+            log.warning("batch chunk of %d refused by the database; writing its records one by one", len(rows))
         for p in fast:
             if p.loaded.instance_id in written:
                 done.append(_after_write(p, actor))

@@ -1,0 +1,168 @@
+"""The round-trip budget of a step and of a batch chunk (issue 13): counted, not timed.
+
+Every statement the client sends (SELECT, the CTE write, BEGIN, COMMIT, SAVEPOINT …) goes
+through the database's cursor; the count is taken there, so a change that adds a round trip to
+the hot path fails here whatever the machine's speed. PostgreSQL: a review step is its read and
+one write; a batch chunk is one read and one write whatever its size. SQLite keeps its separate
+statements (no round trips there) but not more than before the chain head moved to the instance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from service.db import database, is_sqlite
+from service.models import AuditEvent, ProcessInstance
+from service.services import audit, reviews
+from service.services.transitions import complete_task
+from tests.support import factories as f
+
+BOTH_DATABASES = pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
+
+
+class _CountingCursor:
+    def __init__(self, cursor: Any, seen: list[str]) -> None:
+        self._cursor, self._seen = cursor, seen
+
+    def execute(self, sql: str, params: Any = None) -> Any:
+        self._seen.append(sql.split(None, 1)[0].upper())
+        return self._cursor.execute(sql, params) if params is not None else self._cursor.execute(sql)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._cursor)
+
+
+@contextmanager
+def counted() -> Iterator[list[str]]:
+    """The first word of every statement sent while the block runs."""
+    seen: list[str] = []
+    db = database.obj
+    real = db.cursor
+    db.cursor = lambda *a, **kw: _CountingCursor(real(*a, **kw), seen)
+    try:
+        yield seen
+    finally:
+        del db.cursor
+
+
+def _submitted(maj: Any, sch: Any, n: int) -> list[int]:
+    ids = []
+    for _ in range(n):
+        rec = f.record(maj)
+        complete_task(rec.id, f.actor("student", sch, record_id=rec.id))
+        ids.append(rec.id)
+    return ids
+
+
+@BOTH_DATABASES
+def test_a_review_step_is_one_read_and_one_write(db) -> None:
+    sch = f.school()
+    maj = f.major(f.college(sch))
+    first, second = _submitted(maj, sch, 2)
+    counselor = f.actor("counselor", sch)
+    complete_task(first, counselor, decision="approve")  # caches (process definition) warm
+    with counted() as seen:
+        result = complete_task(second, counselor, decision="approve")
+    assert result.status_after == "中心待审"
+    if is_sqlite():  # read, BEGIN, instance, pending task, event, COMMIT (was 8 with audit_head)
+        assert seen == ["SELECT", "BEGIN", "UPDATE", "UPDATE", "INSERT", "COMMIT"]
+    else:
+        assert seen == ["SELECT", "WITH"]
+    inst = ProcessInstance.get(ProcessInstance.record == second)
+    last = AuditEvent.select().where(AuditEvent.chain_key == audit.record_chain(second)).order_by(
+        AuditEvent.seq.desc()).first()
+    assert (inst.audit_seq, inst.audit_hash) == (last.seq, last.hash)
+    assert audit.verify().ok
+
+
+@BOTH_DATABASES
+def test_the_last_approval_writes_its_message_in_the_same_transaction(db) -> None:
+    sch = f.school()
+    maj = f.major(f.college(sch))
+    (rid,) = _submitted(maj, sch, 1)
+    complete_task(rid, f.actor("counselor", sch), decision="approve")
+    with counted() as seen:
+        result = complete_task(rid, f.actor("centre", sch), decision="approve")
+    assert result.status_after == "完成"
+    write = "WITH" if not is_sqlite() else "UPDATE"
+    assert seen[:3] == ["SELECT", "BEGIN", write] and seen[-1] == "COMMIT"
+    assert len(seen) <= (6 if not is_sqlite() else 8)  # + the message's context read and its INSERT
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_a_batch_chunk_costs_the_same_statements_whatever_its_size(db, monkeypatch) -> None:
+    sch = f.school()
+    maj = f.major(f.college(sch))
+    small, large = _submitted(maj, sch, 3), _submitted(maj, sch, 40)
+    counselor = f.actor("counselor", sch)
+    monkeypatch.setattr(reviews, "COMMIT_EVERY", 100)
+    reviews.review_batch(counselor, "approve", record_ids=small[:1])  # caches warm
+    with counted() as few:
+        assert reviews.review_batch(counselor, "approve", record_ids=small[1:]).succeeded == 2
+    with counted() as many:
+        assert reviews.review_batch(counselor, "approve", record_ids=large).succeeded == 40
+    assert few == many
+    assert many.count("WITH") == 1 and "BEGIN" not in many and "SAVEPOINT" not in many
+    # candidates, the chunk's instances, the write (+ the review scope's process lookups)
+    assert len(many) <= 5, many
+    assert audit.verify().ok
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_an_event_appended_between_read_and_write_moves_the_head_not_the_step(db) -> None:
+    """A full-ID view (or an account lock) appends to the record's chain after a reviewer's read:
+    the step is written on the new head instead of being refused, and the chain holds."""
+    from service.services import transitions
+
+    sch = f.school()
+    maj = f.major(f.college(sch))
+    (rid,) = _submitted(maj, sch, 1)
+    counselor = f.actor("counselor", sch)
+    loaded = transitions._load(rid, counselor)
+    prepared = transitions.prepare_step(rid, loaded, counselor, decision="approve")
+    from service.db import write_transaction
+
+    with write_transaction():
+        audit.append(audit.record_chain(rid), record=rid, school=sch.code, actor="centre1", action="view_id_number")
+    result = transitions.write_step(prepared, counselor)
+    assert result.status_after == "中心待审"
+    actions = [e.action for e in AuditEvent.select().where(AuditEvent.chain_key == audit.record_chain(rid))
+               .order_by(AuditEvent.seq)]
+    assert actions[-2:] == ["view_id_number", "review"]
+    assert audit.verify().ok
+
+
+@BOTH_DATABASES
+@pytest.mark.audit_tampered  # its last lines move a head past its chain on purpose
+def test_heads_still_in_audit_head_keep_working_and_m0014_moves_them(db) -> None:
+    """Instances written before m0014 (or bulk-written without the columns) have NULL heads and
+    their chain's head in audit_head: steps still chain correctly, and the migration moves them."""
+    from service.migrations import m0014_chain_head_on_instance
+    from service.models import AuditHead
+
+    sch = f.school()
+    maj = f.major(f.college(sch))
+    legacy, moved = _submitted(maj, sch, 2)
+    for rid in (legacy, moved):  # back to the layout before m0014
+        inst = ProcessInstance.get(ProcessInstance.record == rid)
+        AuditHead.create(chain_key=audit.record_chain(rid), seq=inst.audit_seq, hash=inst.audit_hash)
+        ProcessInstance.update(audit_seq=None, audit_hash=None).where(ProcessInstance.id == inst.id).execute()
+    assert audit.verify().ok
+    complete_task(legacy, f.actor("counselor", sch), decision="approve")
+    reviews.review_batch(f.actor("counselor", sch), "approve", record_ids=[moved])
+    assert audit.verify().ok
+    m0014_chain_head_on_instance.apply(database.obj)
+    assert AuditHead.select().where(AuditHead.chain_key.startswith("record:")).count() == 0
+    assert ProcessInstance.select().where(ProcessInstance.audit_seq.is_null()).count() == 0
+    complete_task(legacy, f.actor("centre", sch), decision="approve")
+    assert audit.verify().ok
+    # a head moved past its chain (events deleted behind it) still shows, now on the instance
+    ProcessInstance.update(audit_seq=ProcessInstance.audit_seq + 1).where(ProcessInstance.record == legacy).execute()
+    assert {p.kind for p in audit.verify().problems} == {"tail_deleted"}
