@@ -3,6 +3,7 @@ one SELECT for the recipient, school name and template, and the two INSERTs."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -47,10 +48,36 @@ def _sql(name: str) -> str:
     return _statements(database.param)[name]
 
 
+@dataclass
+class MessageRows:
+    """One message as rows, not yet written: the notification (NOTIFICATION_COLUMNS) and its
+    deliveries (channel, address, next_attempt_at). A review step on PostgreSQL writes them in
+    its one statement (models.statements.write_steps_pg); elsewhere `outbox.enqueue` does."""
+
+    notification: dict[str, Any]
+    deliveries: list[tuple[str, str, datetime]] = field(default_factory=list)
+
+
 def message_context(record_id: int, kind: str) -> dict[str, Any] | None:
     row = database.execute_sql(_sql("context"), (kind, record_id)).fetchone()
-    if row is None:
-        return None
+    return None if row is None else _context(row)
+
+
+def message_contexts(record_ids: list[int], kind: str) -> dict[int, dict[str, Any]]:
+    """message_context for many records of one kind, with one query per 500 records."""
+    found: dict[int, dict[str, Any]] = {}
+    single = _sql("context")
+    head, _, _ = single.rpartition("WHERE ")
+    for start in range(0, len(record_ids), 500):
+        chunk = record_ids[start:start + 500]
+        sql = (head.replace("SELECT ", f"SELECT r.{_col(Record, 'id')}, ", 1) + f"WHERE r.{_col(Record, 'id')} IN ("
+               + ", ".join([database.param] * len(chunk)) + ")")
+        for record_id, *row in database.execute_sql(sql, (kind, *chunk)).fetchall():
+            found[int(record_id)] = _context(tuple(row))
+    return found
+
+
+def _context(row: tuple) -> dict[str, Any]:
     school, user, student, student_no, name, data, fields, school_name, subject, body = row
     parse = Record.data.python_value
     return {"school": school, "user_id": user, "student_id": student, "student_no": student_no, "name": name,

@@ -26,6 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 from service.db import database
+from service.models.notify import Delivery, Notification
 from service.models.records import Record
 from service.models.workflow import AuditEvent, AuditHead, PendingTask, ProcessInstance
 
@@ -261,11 +262,39 @@ def _values_list(model: Any, columns: Sequence[str], rows: list[tuple[Any, ...]]
     return "VALUES " + ", ".join([first] + [other] * (len(rows) - 1))
 
 
-def write_steps_pg(steps: list[StepWrite]) -> tuple[set[int], int]:
+MESSAGE_COLUMNS = ("uid", "school", "user", "record", "student", "recipient", "kind", "subject", "body",
+                   "created_by", "created_at")
+
+
+def _message_parts(messages: dict[int, Any], params: list[Any]) -> list[str]:
+    """The CTEs that insert each written instance's message (notify_statements.MessageRows)."""
+    n, d = Notification, Delivery
+    rows = []
+    for instance_id, message in messages.items():
+        values = dict(message.notification, created_at=_dt(message.notification["created_at"]))
+        rows.append((instance_id, *(values[c] for c in MESSAGE_COLUMNS)))
+    cols = ", ".join(_col(n, c) for c in MESSAGE_COLUMNS)
+    nv = _values_list(n, MESSAGE_COLUMNS, rows, params, lead=(("gradflow_instance", "integer"),))
+    parts = [f"nn AS (INSERT INTO {_table(n)} ({cols}) SELECT {cols} FROM ({nv}) x (gradflow_instance, {cols}) "
+             f"WHERE x.gradflow_instance IN (SELECT id FROM u) RETURNING {_col(n, 'id')} AS id, {_col(n, 'uid')} AS uid)"]
+    deliveries = [(m.notification["uid"], channel, address, _dt(due))
+                  for m in messages.values() for channel, address, due in m.deliveries]
+    if deliveries:
+        dv = _values_list(d, ("channel", "address", "next_attempt_at"), deliveries, params, lead=(("uid", "varchar"),))
+        parts.append(
+            f"dd AS (INSERT INTO {_table(d)} ({_col(d, 'notification')}, {_col(d, 'channel')}, {_col(d, 'address')}, "
+            f"{_col(d, 'next_attempt_at')}, {_col(d, 'status')}, {_col(d, 'attempts')}, {_col(d, 'claim_token')}, "
+            f"{_col(d, 'last_error')}) SELECT nn.id, y.channel, y.address, y.next_attempt_at, 'pending', 0, '', '' "
+            f"FROM nn JOIN ({dv}) y (uid, channel, address, next_attempt_at) ON y.uid = nn.uid)")
+    return parts
+
+
+def write_steps_pg(steps: list[StepWrite], messages: dict[int, Any] | None = None) -> tuple[set[int], int]:
     """Every step in ONE statement (PostgreSQL): returns the instances written and how many
     in-place pending rows were updated. An instance whose lock_version or chain head moved since
-    it was read is not written at all (no pending change, no event); the caller decides what
-    that means (409 for one step, "skipped" in a batch)."""
+    it was read is not written at all (no pending change, no event, no message); the caller
+    decides what that means (409 for one step, "skipped" in a batch). `messages` (instance id →
+    notify_statements.MessageRows) are the student's messages, written with their steps."""
     pi, pt, ae = ProcessInstance, PendingTask, AuditEvent
     params: list[Any] = []
     inst_cols = ("id", "expected_lock", "expected_seq", *INSTANCE_WRITE_COLUMNS)
@@ -306,10 +335,14 @@ def write_steps_pg(steps: list[StepWrite]) -> tuple[set[int], int]:
     cols = ", ".join(_col(ae, c) for c in AUDIT_COLUMNS)
     parts.append(f"a AS (INSERT INTO {_table(ae)} ({cols}) SELECT * FROM ({av}) x ({cols}) "
                  f"WHERE x.{_col(ae, 'instance')} IN (SELECT id FROM u))")
+    if messages:
+        parts.extend(_message_parts(messages, params))
     sql = "WITH " + ", ".join(parts) + f" SELECT id, {counted} FROM u"
     if len(steps) == 1:  # a single step: one of a few shapes, each prepared once per connection
         step = steps[0]
         shape = f"gradflow_step_{int(step.in_place)}_{int(bool(step.had_pending))}_{len(step.pending)}"
+        if messages:
+            shape += f"_m{sum(len(m.deliveries) for m in messages.values())}"
         rows_out = _execute_prepared(shape, sql, params).fetchall()
     else:
         rows_out = database.execute_sql(sql, tuple(params)).fetchall()

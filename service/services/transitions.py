@@ -8,7 +8,8 @@ committed first the UPDATE matches nothing and the whole change is refused as a 
 The read also brings the record's audit chain head (kept on the instance), so the event is
 hashed in memory and written with the instance: on PostgreSQL a step is two round trips, the
 read and one write statement (models/statements.py), and that statement is its own transaction
-when nothing else has to be written with it (no extra write, no message to the student).
+when nothing else has to be written with it (no extra write). A message to the student (a
+rejection, the last approval) is read before and written by that same statement.
 Another event appended to the record's chain meanwhile (a view of the full ID, an account
 lock) moves the head but not lock_version: the write is then computed again on the new head,
 not refused.
@@ -207,10 +208,10 @@ def _step_rows(prepared: PreparedStep, actor: Actor, head: tuple[int, str], *, o
                                 prepared.had_pending, event)
 
 
-def _write_rows(write: statements.StepWrite) -> bool:
+def _write_rows(write: statements.StepWrite, message: Any = None) -> bool:
     if is_sqlite():
         return statements.write_step_each(write)
-    written, in_place = statements.write_steps_pg([write])
+    written, in_place = statements.write_steps_pg([write], {write.instance_id: message} if message else None)
     if written and write.in_place and in_place == 0:  # pending rows out of step with the engine: rewrite them
         log.warning("instance %s: no pending row to update in place; rewriting them", write.instance_id)
         statements.replace_pending(write.instance_id, write.pending)
@@ -226,14 +227,14 @@ def _moved_head(loaded: _Loaded, expected_seq: int) -> tuple[int, str] | None:
     return int(now[1]), str(now[2])
 
 
-def _write_on_instance_head(prepared: PreparedStep, actor: Actor, **options: Any) -> None:
+def _write_on_instance_head(prepared: PreparedStep, actor: Actor, message: Any = None, **options: Any) -> None:
     loaded = prepared.loaded
     assert loaded.audit_seq is not None and loaded.audit_hash is not None
     head: tuple[int, str] | None = (loaded.audit_seq, loaded.audit_hash)
     for _ in range(HEAD_RETRIES):
         assert head is not None
         write = _step_rows(prepared, actor, head, **options)
-        if _write_rows(write):
+        if _write_rows(write, message):
             return
         head = _moved_head(loaded, write.expected_seq)
         if head is None:
@@ -269,9 +270,16 @@ def _notifies(prepared: PreparedStep) -> bool:
     return prepared.step.action == "review" and (prepared.decision == "reject" or prepared.snapshot.completed)
 
 
-def _after_write(prepared: PreparedStep, actor: Actor) -> TransitionResult:
+def _outcome(prepared: PreparedStep, actor: Actor) -> notify_events.ReviewOutcome:
+    step, snap = prepared.step, prepared.snapshot
+    return notify_events.ReviewOutcome(prepared.record_id, prepared.decision, prepared.comment,
+                                       step.title or step.task_name, snap.status, snap.completed, actor.username)
+
+
+def _after_write(prepared: PreparedStep, actor: Actor, *, notified: bool = False) -> TransitionResult:
+    """The step's result; writes the student's message unless the step's own write did (notified)."""
     snap, step = prepared.snapshot, prepared.step
-    if step.action == "review":  # the student hears of a rejection or the last approval (same transaction)
+    if step.action == "review" and not notified:  # the student hears of a rejection or the last approval
         notify_events.after_review(prepared.record_id, decision=prepared.decision, comment=prepared.comment,
                                    task_title=step.title or step.task_name, status_after=snap.status,
                                    completed=snap.completed, actor_username=actor.username)
@@ -286,24 +294,30 @@ def write_step(prepared: PreparedStep, actor: Actor, *, on_behalf: bool = False,
     and no message may run outside one: its write is one statement). Raises StaleVersion (changing
     nothing itself) if the instance moved on since it was read; the caller rolls back on any error."""
     options: dict[str, Any] = {"on_behalf": on_behalf, "data_changed": data_changed, "action": action}
+    notified = False
     if prepared.loaded.audit_seq is None:
         _write_legacy(prepared, actor, **options)
     else:
-        _write_on_instance_head(prepared, actor, **options)
+        message = None
+        if not is_sqlite() and _notifies(prepared):  # read before, written by the step's own statement
+            message = notify_events.review_messages([_outcome(prepared, actor)]).get(prepared.record_id)
+            notified = True
+        _write_on_instance_head(prepared, actor, message, **options)
     if extra_write is not None:
         extra_write()
-    return _after_write(prepared, actor)
+    return _after_write(prepared, actor, notified=notified)
 
 
 def write_steps(prepared: list[PreparedStep], actor: Actor) -> tuple[list[TransitionResult], list[int]]:
     """Write a batch chunk's steps: (results, ids of records someone else changed after the read).
 
-    PostgreSQL: one statement for the whole chunk; a record it did not match (stale, or its chain
-    head moved) is tried again alone, and only a stale one is reported; if the database refuses
-    the statement (a constraint on one record's rows) nothing of it is written and every record
-    is tried alone, so that one record fails alone. In one transaction only
-    when something is written besides (messages, an instance still on audit_head), else the
-    statement is its own. SQLite: each record in its own savepoint, one transaction per chunk.
+    PostgreSQL: one statement for the whole chunk, the students' messages included (read before
+    with one query per kind); a record it did not match (stale, or its chain head moved) is tried
+    again alone, and only a stale one is reported; if the database refuses the statement (a
+    constraint on one record's rows) nothing of it is written and every record is tried alone, so
+    that one record fails alone. In a transaction only when something else is written (an instance
+    whose head is still in audit_head), else the statement is its own. SQLite: each record in its
+    own savepoint, one transaction per chunk.
     """
     done: list[TransitionResult] = []
     stale: list[int] = []
@@ -322,18 +336,19 @@ def write_steps(prepared: list[PreparedStep], actor: Actor) -> tuple[list[Transi
     others = [p for p in prepared if p.loaded.audit_seq is None]
     rows = [_step_rows(p, actor, (p.loaded.audit_seq or 0, p.loaded.audit_hash or ""), on_behalf=False,
                        data_changed=None, action=None) for p in fast]
-    transaction = (write_transaction() if others or any(_notifies(p) for p in prepared) or database.in_transaction()
-                   else None)
+    told = notify_events.review_messages([_outcome(p, actor) for p in fast if _notifies(p)])
+    messages = {p.loaded.instance_id: told[p.record_id] for p in fast if p.record_id in told}
+    transaction = write_transaction() if others or database.in_transaction() else None
     with transaction or _no_transaction():
         written: set[int] = set()
         try:
             with savepoint() if transaction is not None else _no_transaction():
-                written, _ = statements.write_steps_pg(rows) if rows else (set(), 0)
+                written, _ = statements.write_steps_pg(rows, messages) if rows else (set(), 0)
         except IntegrityError:  # the database refused one record's rows: all of them are tried alone
             log.warning("batch chunk of %d refused by the database; writing its records one by one", len(rows))
         for p in fast:
             if p.loaded.instance_id in written:
-                done.append(_after_write(p, actor))
+                done.append(_after_write(p, actor, notified=True))
             else:  # not matched: stale, or only its chain head moved (tried again alone)
                 others.append(p)
         for p in others:
@@ -369,8 +384,7 @@ def complete_task(
         raise StaleVersion()
     prepared = prepare_step(record_id, loaded, actor, decision=decision, comment=comment, task_id=task_id,
                             on_behalf=on_behalf)
-    alone = (not is_sqlite() and extra_write is None and loaded.audit_seq is not None and not _notifies(prepared)
-             and not database.in_transaction())
+    alone = not is_sqlite() and extra_write is None and loaded.audit_seq is not None and not database.in_transaction()
     try:
         with _no_transaction() if alone else write_transaction():  # alone: one statement, its own transaction
             return write_step(prepared, actor, on_behalf=on_behalf, extra_write=extra_write,

@@ -84,21 +84,53 @@ def test_a_review_step_is_one_read_and_one_write(db) -> None:
 
 
 @BOTH_DATABASES
-def test_the_last_approval_writes_its_message_in_the_same_transaction(db) -> None:
+def test_the_last_approval_writes_its_message_with_the_step(db) -> None:
+    """On PostgreSQL the student's message is read before and inserted by the step's one write
+    (no BEGIN/COMMIT round trips); on SQLite it is written inside the step's transaction."""
+    from service.models import Notification
+
+    sch = f.school()
+    maj = f.major(f.college(sch))
+    first, rid = _submitted(maj, sch, 2)
+    for record_id in (first, rid):
+        complete_task(record_id, f.actor("counselor", sch), decision="approve")
+    complete_task(first, f.actor("centre", sch), decision="approve")  # prepares this shape
+    with counted() as seen:
+        result = complete_task(rid, f.actor("centre", sch, username="centre-last"), decision="approve")
+    assert result.status_after == "完成"
+    if is_sqlite():
+        assert seen[:3] == ["SELECT", "BEGIN", "UPDATE"] and seen[-1] == "COMMIT"
+        assert len(seen) <= 8  # + the message's context read and its INSERT
+    else:  # the read, the message's context, the write (the completed instance has no pending task left)
+        assert seen == ["EXECUTE gradflow_load", "SELECT", "EXECUTE gradflow_step_0_1_0_m0"]
+    (note,) = Notification.select().where((Notification.record == rid) & (Notification.kind == "approved"))
+    assert note.created_by == "centre-last"
+
+
+@BOTH_DATABASES
+def test_a_stale_last_approval_writes_neither_step_nor_message(db) -> None:
+    from service.errors import StaleVersion
+    from service.models import Notification
+    from service.services import transitions
+
     sch = f.school()
     maj = f.major(f.college(sch))
     (rid,) = _submitted(maj, sch, 1)
     complete_task(rid, f.actor("counselor", sch), decision="approve")
-    with counted() as seen:
-        result = complete_task(rid, f.actor("centre", sch), decision="approve")
-    assert result.status_after == "完成"
-    if is_sqlite():
-        assert seen[:3] == ["SELECT", "BEGIN", "UPDATE"] and seen[-1] == "COMMIT"
-    else:  # the completed instance has no pending task left: the write's "replace by none" shape
-        assert seen[:2] == ["EXECUTE gradflow_load", "BEGIN"] and seen[-1] == "COMMIT"
-        assert seen[2].startswith("EXECUTE gradflow_step_0_1_0") or seen[2:4] == ["PREPARE gradflow_step_0_1_0",
-                                                                                  "EXECUTE gradflow_step_0_1_0"]
-    assert len([w for w in seen if not w.startswith("PREPARE")]) <= (6 if not is_sqlite() else 8)  # + the message's context read and INSERT
+    centre = f.actor("centre", sch)
+    prepared = transitions.prepare_step(rid, transitions._load(rid, centre), centre, decision="approve")
+    complete_task(rid, f.actor("centre", sch), decision="reject", comment="生源地有误")  # commits first
+    with pytest.raises(StaleVersion):
+        if is_sqlite():
+            from service.db import write_transaction
+
+            with write_transaction():
+                transitions.write_step(prepared, centre)
+        else:
+            transitions.write_step(prepared, centre)
+    kinds = [n.kind for n in Notification.select().where(Notification.record == rid)]
+    assert kinds == ["rejected"]
+    assert ProcessInstance.get(ProcessInstance.record == rid).status == "不同意"
 
 
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
