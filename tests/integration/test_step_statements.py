@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from service.db import database, is_sqlite
-from service.models import AuditEvent, ProcessInstance
+from service.models import AuditEvent, ProcessInstance, Record
 from service.services import audit, reviews
 from service.services.transitions import complete_task
 from tests.support import factories as f
@@ -203,3 +203,33 @@ def test_heads_still_in_audit_head_keep_working_and_m0014_moves_them(db) -> None
     # a head moved past its chain (events deleted behind it) still shows, now on the instance
     ProcessInstance.update(audit_seq=ProcessInstance.audit_seq + 1).where(ProcessInstance.record == legacy).execute()
     assert {p.kind for p in audit.verify().problems} == {"tail_deleted"}
+
+
+@BOTH_DATABASES
+def test_a_batch_rejection_writes_each_students_message_and_delivery(db, settings, monkeypatch) -> None:
+    from dataclasses import replace
+
+    from service.models import Delivery, Notification
+    from service.services import notify
+
+    notify.configure(replace(settings, smtp_host="127.0.0.1", smtp_sender="noreply@example.edu.cn"))
+    try:
+        sch = f.school()
+        maj = f.major(f.college(sch))
+        ids = _submitted(maj, sch, 3)
+        for rid in ids:  # an address to deliver to
+            rec = Record.get_by_id(rid)
+            rec.data = {**(rec.data or {}), "other": {"email": f"s{rid}@example.edu.cn"}}
+            rec.save()
+        monkeypatch.setattr(reviews, "COMMIT_EVERY", 100)
+        with counted() as seen:
+            result = reviews.review_batch(f.actor("counselor", sch), "reject", "请补充家庭地址", record_ids=ids)
+        assert result.succeeded == 3
+        notes = {n.record_id: n.id for n in Notification.select().where(Notification.kind == "rejected")}
+        assert set(notes) == set(ids)
+        addresses = {d.address for d in Delivery.select().where(Delivery.notification.in_(list(notes.values())))}
+        assert addresses == {f"s{rid}@example.edu.cn" for rid in ids}
+        if not is_sqlite():
+            assert seen.count("WITH") == 1 and "BEGIN" not in seen
+    finally:
+        notify.configure(settings)
