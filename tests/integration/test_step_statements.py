@@ -233,3 +233,33 @@ def test_a_batch_rejection_writes_each_students_message_and_delivery(db, setting
             assert seen.count("WITH") == 1 and "BEGIN" not in seen
     finally:
         notify.configure(settings)
+
+
+@BOTH_DATABASES
+def test_m0014_on_a_database_from_before_it(db) -> None:
+    """The columns are added, every record chain's head moves from audit_head to its instance,
+    school and system chains stay, and the chains verify before and after."""
+    from service.migrations import m0014_chain_head_on_instance
+    from service.models import AuditHead
+
+    sch = f.school()
+    maj = f.major(f.college(sch))
+    ids = _submitted(maj, sch, 3)
+    heads = {}
+    for rid in ids:  # the layout before m0014: heads in audit_head, no columns
+        inst = ProcessInstance.get(ProcessInstance.record == rid)
+        heads[rid] = (inst.audit_seq, inst.audit_hash)
+        AuditHead.create(chain_key=audit.record_chain(rid), seq=inst.audit_seq, hash=inst.audit_hash)
+    AuditHead.create(chain_key="school:" + sch.code, seq=0, hash=audit.GENESIS)
+    assert sorted(h.chain_key for h in AuditHead.select().where(~AuditHead.chain_key.startswith("record:"))) == [
+        "school:" + sch.code, "system"]  # the deployment's chain and this school's
+    database.execute_sql("ALTER TABLE process_instance DROP COLUMN audit_seq")
+    database.execute_sql("ALTER TABLE process_instance DROP COLUMN audit_hash")
+    with database.atomic():
+        m0014_chain_head_on_instance.apply(database.obj)
+    assert {rid: (i.audit_seq, i.audit_hash) for rid, i in
+            ((i.record_id, i) for i in ProcessInstance.select())} == heads
+    assert sorted(h.chain_key for h in AuditHead.select()) == sorted(["school:" + sch.code, "system"])
+    assert audit.verify().ok
+    complete_task(ids[0], f.actor("counselor", sch), decision="approve")
+    assert audit.verify().ok
