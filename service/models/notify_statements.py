@@ -12,7 +12,8 @@ from service.db import database
 from service.models.notify import Delivery, Notification, NotifyTemplate
 from service.models.org import School
 from service.models.records import Record, RosterStudent
-from service.models.statements import _col, _dt, _table
+from service.models.statements import _col, _dt, _execute_prepared, _table
+from service.models.statements import _statements as _step_statements
 
 NOTIFICATION_COLUMNS = ("uid", "school", "user", "record", "student", "recipient", "kind", "subject", "body",
                         "created_by", "created_at")
@@ -75,6 +76,29 @@ def message_contexts(record_ids: list[int], kind: str) -> dict[int, dict[str, An
         for record_id, *row in database.execute_sql(sql, (kind, *chunk)).fetchall():
             found[int(record_id)] = _context(tuple(row))
     return found
+
+
+@lru_cache(maxsize=4)
+def _load_with_context_sql(p: str) -> str:
+    """The step's instance read (models.statements "load") with message_context's columns and
+    joins added: a review step that may tell the student reads both in one round trip."""
+    load, context = _step_statements(p)["load"], _statements(p)["context"]
+    ctx_columns = context[len("SELECT "):context.index(" FROM ")]
+    joins = context[context.index(" JOIN "):context.rindex(" WHERE ")]
+    head, _, where = load.rpartition(" WHERE ")
+    return f"{head.replace(' FROM ', f', {ctx_columns} FROM ', 1)}{joins} WHERE {where}"
+
+
+def load_instance_with_context(record_id: int, kind: str) -> tuple[tuple, dict[str, Any]] | None:
+    """(models.statements.load_instance_row's row, message_context for `kind`) in one statement."""
+    sql = _load_with_context_sql(database.param)
+    if database.param == "%s":
+        row = _execute_prepared("gradflow_load_message", sql, (kind, record_id)).fetchone()
+    else:
+        row = database.execute_sql(sql, (kind, record_id)).fetchone()
+    if row is None:
+        return None
+    return tuple(row[:-10]), _context(tuple(row[-10:]))
 
 
 def _context(row: tuple) -> dict[str, Any]:

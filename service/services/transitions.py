@@ -35,7 +35,7 @@ from service.errors import (
     StaleVersion,
     TaskNotReady,
 )
-from service.models import ProcessInstance, Record, statements, utcnow
+from service.models import ProcessInstance, Record, notify_statements, statements, utcnow
 from service.services import audit, processes
 from service.services.actors import Actor
 from service.services.notify import events as notify_events
@@ -90,6 +90,9 @@ class _Loaded:
     completed: bool
     audit_seq: int | None  # the record chain's head; None: still in audit_head (see m0014)
     audit_hash: str | None
+    # The student's message context (notify_statements), read with the instance for a review step
+    # on PostgreSQL, so a rejection or the last approval needs no read of its own; None: not read.
+    message_context: dict[str, Any] | None = None
 
 
 HEAD_RETRIES = 3
@@ -104,8 +107,15 @@ def _in_scope(record_id: int, row: tuple | None, actor: Actor) -> _Loaded | None
     return loaded if actor.can_see(loaded.school, loaded.college, loaded.major, record_id) else None
 
 
-def _load(record_id: int, actor: Actor) -> _Loaded:
-    loaded = _in_scope(record_id, statements.load_instance_row(record_id), actor)
+def _load(record_id: int, actor: Actor, *, message_kind: str | None = None) -> _Loaded:
+    """The instance; with message_kind (PostgreSQL review steps) also the student's message context."""
+    if message_kind is None:
+        loaded = _in_scope(record_id, statements.load_instance_row(record_id), actor)
+    else:
+        both = notify_statements.load_instance_with_context(record_id, message_kind)
+        loaded = _in_scope(record_id, both[0] if both else None, actor)
+        if loaded is not None and both is not None:
+            loaded.message_context = both[1]
     if loaded is None:
         raise NotFound()
     return loaded
@@ -300,7 +310,9 @@ def write_step(prepared: PreparedStep, actor: Actor, *, on_behalf: bool = False,
     else:
         message = None
         if not is_sqlite() and _notifies(prepared):  # read before, written by the step's own statement
-            message = notify_events.review_messages([_outcome(prepared, actor)]).get(prepared.record_id)
+            outcome, ctx = _outcome(prepared, actor), prepared.loaded.message_context
+            message = (notify_events.review_message(outcome, ctx) if ctx is not None
+                       else notify_events.review_messages([outcome]).get(prepared.record_id))
             notified = True
         _write_on_instance_head(prepared, actor, message, **options)
     if extra_write is not None:
@@ -379,7 +391,10 @@ def complete_task(
     reviewer complete the student's submit task when adding a record (audited as such).
     extra_write runs inside the same transaction (e.g. saving the report data that is submitted).
     """
-    loaded = _load(record_id, actor)
+    # A review on PostgreSQL reads the student's message context with the instance (the template of
+    # the message this decision may send): a rejection or the last approval is then 2 round trips.
+    kind = None if is_sqlite() or decision is None else ("rejected" if decision == "reject" else "approved")
+    loaded = _load(record_id, actor, message_kind=kind)
     if expected_version is not None and expected_version != loaded.lock_version:
         raise StaleVersion()
     prepared = prepare_step(record_id, loaded, actor, decision=decision, comment=comment, task_id=task_id,

@@ -74,8 +74,8 @@ def test_a_review_step_is_one_read_and_one_write(db) -> None:
     assert result.status_after == "中心待审"
     if is_sqlite():  # read, BEGIN, instance, pending task, event, COMMIT (was 8 with audit_head)
         assert seen == ["SELECT", "BEGIN", "UPDATE", "UPDATE", "INSERT", "COMMIT"]
-    else:  # the read and the write, prepared on the first step of this connection
-        assert seen == ["EXECUTE gradflow_load", "EXECUTE gradflow_step_1_1_1"]
+    else:  # the read (with the message context a review may need) and the write, prepared once
+        assert seen == ["EXECUTE gradflow_load_message", "EXECUTE gradflow_step_1_1_1"]
     inst = ProcessInstance.get(ProcessInstance.record == second)
     last = AuditEvent.select().where(AuditEvent.chain_key == audit.record_chain(second)).order_by(
         AuditEvent.seq.desc()).first()
@@ -83,10 +83,23 @@ def test_a_review_step_is_one_read_and_one_write(db) -> None:
     assert audit.verify().ok
 
 
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_a_submit_is_one_read_and_one_write(db) -> None:
+    sch = f.school()
+    maj = f.major(f.college(sch))
+    first, second = f.record(maj), f.record(maj)
+    complete_task(first.id, f.actor("student", sch, record_id=first.id))
+    with counted() as seen:
+        result = complete_task(second.id, f.actor("student", sch, record_id=second.id))
+    assert result.status_after == "二级待审"
+    assert seen == ["EXECUTE gradflow_load", "EXECUTE gradflow_step_1_1_1"]
+
+
 @BOTH_DATABASES
 def test_the_last_approval_writes_its_message_with_the_step(db) -> None:
-    """On PostgreSQL the student's message is read before and inserted by the step's one write
-    (no BEGIN/COMMIT round trips); on SQLite it is written inside the step's transaction."""
+    """On PostgreSQL the student's message context is read with the instance and the message is
+    inserted by the step's one write (no BEGIN/COMMIT, no read of its own); on SQLite it is
+    written inside the step's transaction."""
     from service.models import Notification
 
     sch = f.school()
@@ -101,8 +114,8 @@ def test_the_last_approval_writes_its_message_with_the_step(db) -> None:
     if is_sqlite():
         assert seen[:3] == ["SELECT", "BEGIN", "UPDATE"] and seen[-1] == "COMMIT"
         assert len(seen) <= 8  # + the message's context read and its INSERT
-    else:  # the read, the message's context, the write (the completed instance has no pending task left)
-        assert seen == ["EXECUTE gradflow_load", "SELECT", "EXECUTE gradflow_step_0_1_0_m0"]
+    else:  # the read (message context included) and the write (no pending task left, one message)
+        assert seen == ["EXECUTE gradflow_load_message", "EXECUTE gradflow_step_0_1_0_m0"]
     (note,) = Notification.select().where((Notification.record == rid) & (Notification.kind == "approved"))
     assert note.created_by == "centre-last"
 

@@ -58,6 +58,15 @@ class ReviewOutcome:
     actor_username: str
 
 
+def review_message(outcome: ReviewOutcome, ctx: dict[str, Any]) -> notify_statements.MessageRows | None:
+    """after_review's message for one step from a context already read (None: no message)."""
+    kind = _review_kind(outcome.decision, outcome.completed)
+    if kind is None:
+        return None
+    return _review_rows(outcome.record_id, ctx, kind, comment=outcome.comment, task_title=outcome.task_title,
+                        status_after=outcome.status_after, actor_username=outcome.actor_username)
+
+
 def review_messages(outcomes: list[ReviewOutcome]) -> dict[int, notify_statements.MessageRows]:
     """after_review's messages for many steps, as rows to write with the steps (record id → rows),
     with one read per kind of message; steps that tell the student nothing are left out."""
