@@ -4,6 +4,10 @@
                    no database (the floor gradflow is compared with)
   gradflow_sqlite  gradflow's transition service on a SQLite file (WAL), one transaction per step
   gradflow_pg      the same on PostgreSQL, when --postgres-url is given
+  gradflow_pg_durable / gradflow_pg_async
+                   the same on a throwaway cluster this script starts itself (--postgres durable:
+                   fsync and synchronous_commit on, PostgreSQL's defaults; --postgres async:
+                   synchronous_commit=off, the durability class of SQLite's WAL + synchronous=NORMAL)
 
 Each mode runs in its own subprocess so its peak RSS is its own. Work is done phase by phase (all
 submits, then all first-level approvals, then all final approvals), as a real deadline would.
@@ -11,12 +15,15 @@ transitions/s counts the three steps only; creating the instances (and, for grad
 records) is timed separately. These machines are noisy, so the modes run alternately for
 --rounds rounds and each mode's best round is reported (the ratio compares best with best).
 Usage: python benchmarks/transitions.py --instances 2000 [--rounds 3] [--postgres-url postgresql://…]
+       python benchmarks/transitions.py --instances 2000 --postgres durable --postgres async
+The machine's load average is printed before and after (2 shared cores: read ratios, not rates).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -66,6 +73,7 @@ def run_raw(n: int) -> dict:
 
 
 def run_gradflow(n: int, url: str) -> dict:
+    os.environ.setdefault("GRADFLOW_AUDIT_KEY", "benchmark-only-audit-key-" + "x" * 32)  # chains need a key
     from service.db import bind_database, open_database, write_transaction
     from service.migrations import upgrade
     from service.models import College, Major, ProcessInstance, Record, School
@@ -114,6 +122,9 @@ def main() -> None:
     ap.add_argument("--instances", type=int, default=2000)
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds; the best round per mode is kept")
     ap.add_argument("--postgres-url", default=None, help="a database URL to run gradflow_pg against (emptied first)")
+    ap.add_argument("--postgres", action="append", choices=["durable", "async"], default=[],
+                    help="start a throwaway cluster (durable: default durability; async: synchronous_commit=off)"
+                         " and run gradflow_pg_<kind> on it; repeatable")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--url", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -126,13 +137,29 @@ def main() -> None:
     modes.append(("gradflow_sqlite", None))  # a fresh file per round
     if args.postgres_url:
         modes.append(("gradflow_pg", args.postgres_url))
+    clusters = []
+    try:
+        for kind in dict.fromkeys(args.postgres):
+            from tests.support.postgres import ThrowawayCluster
+
+            cluster = ThrowawayCluster(durable=True, synchronous_commit=(kind == "durable"))
+            clusters.append(cluster)
+            modes.append((f"gradflow_pg_{kind}", cluster.start()))
+        _run(args, modes, tmp.name)
+    finally:
+        for cluster in clusters:
+            cluster.stop()
+
+
+def _run(args: argparse.Namespace, modes: list[tuple[str, str | None]], tmp: str) -> None:
+    load_before = os.getloadavg()
     results: dict[str, dict] = {}
     for round_no in range(args.rounds):
         for mode, url in modes:
-            if mode == "gradflow_pg" and url:
+            if mode.startswith("gradflow_pg") and url:
                 _reset_postgres(url)
             if mode == "gradflow_sqlite":
-                url = f"sqlite:///{tmp.name}/bench-{round_no}.db"
+                url = f"sqlite:///{tmp}/bench-{round_no}.db"
             cmd = [sys.executable, __file__, "--child", mode, "--instances", str(args.instances)]
             if url:
                 cmd += ["--url", url]
@@ -154,9 +181,12 @@ def main() -> None:
         print(f"{mode:16} {tps:13.0f} {1000 / tps:13.3f} {1000 * r['create_s'] / n:14.3f} "
               f"{r['bytes_per_instance']:11.0f} {r['peak_rss_mb']:11.1f}")
     print("(gradflow's create includes inserting the record row; raw_engine's state embeds the spec)")
-    if "gradflow_pg" in results:
-        print(f"ratio gradflow_pg/raw_engine: {results['gradflow_pg']['tps'] / results['raw_engine']['tps']:.2f}")
-    print(f"ratio gradflow_sqlite/raw_engine: {results['gradflow_sqlite']['tps'] / results['raw_engine']['tps']:.2f}")
+    for mode in results:
+        if mode != "raw_engine":
+            print(f"ratio {mode}/raw_engine: {results[mode]['tps'] / results['raw_engine']['tps']:.2f}")
+    load_after = os.getloadavg()
+    print("load average before: " + " ".join(f"{x:.2f}" for x in load_before)
+          + ", after: " + " ".join(f"{x:.2f}" for x in load_after) + " (1, 5, 15 min)")
 
 
 def _reset_postgres(url: str) -> None:

@@ -26,6 +26,7 @@ STEPS = [
     "m0011_notifications",
     "m0012_process_canonical",
     "m0013_school_activation",
+    "m0014_chain_head_on_instance",
     "m0015_list_search",
     "m0016_province_roster_index",
 ]

@@ -4,15 +4,29 @@ Peewee builds SQL anew for every query; on a transition that is 5–6 statements
 cost more than the database and the engine together (measured: ~45% of a transition). These
 statements are generated once from the models' own table and column names, with the dialect's
 placeholder, and values go through the fields' db_value so storage is identical to the ORM's.
+
+A step is one read and one write. The read loads the instance with its record's scope and its
+audit chain's head (process_instance.audit_seq/audit_hash); the write is, on PostgreSQL, ONE
+statement for any number of steps (`write_steps_pg`: data-modifying CTEs over VALUES lists —
+the instance UPDATE checks lock_version and the chain head, and the pending tasks and the audit
+event are written only for the instances it matched), because there every statement is a round
+trip and on a durable cluster the round trips, not the work, were most of a step. SQLite has no
+data-modifying CTEs and no round trips; it runs the same writes as separate statements
+(`write_step_each`).
 """
 
 from __future__ import annotations
 
+import re
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from service.db import database
+from service.models.notify import Delivery, Notification
 from service.models.records import Record
 from service.models.workflow import AuditEvent, AuditHead, PendingTask, ProcessInstance
 
@@ -23,6 +37,7 @@ AUDIT_COLUMNS = ("chain_key", "seq", "record", "instance", "school", "actor", "a
                  "level", "decision", "comment", "status_before", "status_after", "process_version",
                  "data_changed", "created_at", "prev_hash", "hash")
 INSTANCE_STATE_COLUMNS = ("state", "status", "report_status", "role", "completed", "lock_version", "updated_at")
+INSTANCE_WRITE_COLUMNS = (*INSTANCE_STATE_COLUMNS, "audit_seq", "audit_hash")
 
 
 def _col(model: Any, name: str) -> str:
@@ -41,20 +56,37 @@ def _statements(param: str) -> dict[str, str]:
     load_columns = (
         f"i.{_col(pi, 'id')}, i.{_col(pi, 'version')}, i.{_col(pi, 'lock_version')}, i.{_col(pi, 'state')}, "
         f"i.{_col(pi, 'status')}, r.{_col(rec, 'school')}, r.{_col(rec, 'college')}, r.{_col(rec, 'major')}, "
-        f"i.{_col(pi, 'completed')}"
+        f"i.{_col(pi, 'completed')}, i.{_col(pi, 'audit_seq')}, i.{_col(pi, 'audit_hash')}"
     )
     load_from = f"FROM {_table(pi)} i JOIN {_table(rec)} r ON r.{_col(rec, 'id')} = i.{_col(pi, 'record')}"
     return {
         "load": f"SELECT {load_columns} {load_from} WHERE i.{_col(pi, 'record')} = {p}",
         "load_many": f"SELECT i.{_col(pi, 'record')}, {load_columns} {load_from} WHERE i.{_col(pi, 'record')} IN ",
         "update_state": (
-            f"UPDATE {_table(pi)} SET " + ", ".join(f"{_col(pi, c)} = {p}" for c in INSTANCE_STATE_COLUMNS)
-            + f" WHERE {_col(pi, 'id')} = {p} AND {_col(pi, 'lock_version')} = {p}"
+            f"UPDATE {_table(pi)} SET " + ", ".join(f"{_col(pi, c)} = {p}" for c in INSTANCE_WRITE_COLUMNS)
+            + f" WHERE {_col(pi, 'id')} = {p} AND {_col(pi, 'lock_version')} = {p} AND {_col(pi, 'audit_seq')} = {p}"
         ),
         "insert_instance": (
             f"INSERT INTO {_table(pi)} ({_col(pi, 'record')}, {_col(pi, 'version')}, "
-            + ", ".join(_col(pi, c) for c in INSTANCE_STATE_COLUMNS)
-            + f") VALUES ({', '.join([p] * (2 + len(INSTANCE_STATE_COLUMNS)))}) RETURNING {_col(pi, 'id')}"
+            + ", ".join(_col(pi, c) for c in INSTANCE_WRITE_COLUMNS)
+            + f") VALUES ({', '.join([p] * (2 + len(INSTANCE_WRITE_COLUMNS)))}) RETURNING {_col(pi, 'id')}"
+        ),
+        "head_of_instance": (
+            f"SELECT {_col(pi, 'lock_version')}, {_col(pi, 'audit_seq')}, {_col(pi, 'audit_hash')} "
+            f"FROM {_table(pi)} WHERE {_col(pi, 'id')} = {p}"
+        ),
+        # A record chain's head on its instance: the RETURNING hash is the previous one (not set here).
+        "bump_instance_head": (
+            f"UPDATE {_table(pi)} SET {_col(pi, 'audit_seq')} = {_col(pi, 'audit_seq')} + 1 "
+            f"WHERE {_col(pi, 'record')} = {p} AND {_col(pi, 'audit_seq')} IS NOT NULL "
+            f"RETURNING {_col(pi, 'audit_seq')}, {_col(pi, 'audit_hash')}"
+        ),
+        "set_instance_head_hash": (
+            f"UPDATE {_table(pi)} SET {_col(pi, 'audit_hash')} = {p} WHERE {_col(pi, 'record')} = {p}"
+        ),
+        "lock_instance_head": (
+            f"UPDATE {_table(pi)} SET {_col(pi, 'audit_seq')} = {_col(pi, 'audit_seq')} "
+            f"WHERE {_col(pi, 'record')} = {p} AND {_col(pi, 'audit_seq')} IS NOT NULL"
         ),
         "delete_pending": f"DELETE FROM {_table(pt)} WHERE {_col(pt, 'instance')} = {p}",
         "update_pending": (
@@ -94,7 +126,32 @@ def _dt(value: datetime) -> Any:
     return ProcessInstance.updated_at.db_value(value)
 
 
+# Statements PREPAREd on each PostgreSQL connection (by name): a step's statements are planned
+# once per connection instead of on every step (planning was ~0.3 ms of a step's write).
+_prepared: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+_PLACEHOLDER = re.compile(r"%s")
+
+
+def _numbered(sql: str) -> str:
+    counter = iter(range(1, 10_000))
+    return _PLACEHOLDER.sub(lambda _: f"${next(counter)}", sql)
+
+
+def _execute_prepared(name: str, sql: str, params: Sequence[Any]) -> Any:
+    """Run `sql` (%s placeholders, every parameter's type inferable) as a prepared statement."""
+    conn = database.connection()
+    names = _prepared.setdefault(conn, set())
+    if name not in names:
+        database.execute_sql(f"PREPARE {name} AS {_numbered(sql)}")
+        names.add(name)
+    if not params:
+        return database.execute_sql(f"EXECUTE {name}")
+    return database.execute_sql(f"EXECUTE {name} ({', '.join(['%s'] * len(params))})", tuple(params))
+
+
 def load_instance_row(record_id: int) -> tuple | None:
+    if database.param == "%s":
+        return _execute_prepared("gradflow_load", _sql("load"), (record_id,)).fetchone()
     return database.execute_sql(_sql("load"), (record_id,)).fetchone()
 
 
@@ -108,23 +165,188 @@ def load_instance_rows(record_ids: list[int]) -> list[tuple]:
     return rows
 
 
-def update_instance_state(instance_id: int, expected_lock: int, *, state: str, status: str, report_status: str,
-                          role: str, completed: bool, lock_version: int, updated_at: datetime) -> int:
-    """The optimistic write: matches only while lock_version is still the one that was read."""
-    cursor = database.execute_sql(
-        _sql("update_state"),
-        (state, status, report_status, role, completed, lock_version, _dt(updated_at), instance_id, expected_lock),
-    )
-    return cursor.rowcount
-
-
 def insert_instance(record_id: int, version_id: int, *, state: str, status: str, report_status: str, role: str,
-                    completed: bool, updated_at: datetime) -> int:
+                    completed: bool, updated_at: datetime, audit_hash: str) -> int:
+    """A new instance, its chain head at seq 0 (audit_hash: the chain's genesis value)."""
     cursor = database.execute_sql(
         _sql("insert_instance"),
-        (record_id, version_id, state, status, report_status, role, completed, 1, _dt(updated_at)),
+        (record_id, version_id, state, status, report_status, role, completed, 1, _dt(updated_at), 0, audit_hash),
     )
     return cursor.fetchone()[0]
+
+
+def instance_head(instance_id: int) -> tuple[int, int | None, str | None] | None:
+    """(lock_version, audit_seq, audit_hash) now: why a step's write matched nothing."""
+    row = database.execute_sql(_sql("head_of_instance"), (instance_id,)).fetchone()
+    return None if row is None else (int(row[0]), row[1], row[2])
+
+
+def bump_instance_head(record_id: int) -> tuple[int, str] | None:
+    """(seq of the event to append, previous hash) from the record's instance, row-locked until
+    commit; None when the record has no instance or its head is still in audit_head."""
+    row = database.execute_sql(_sql("bump_instance_head"), (record_id,)).fetchone()
+    return None if row is None else (int(row[0]), row[1])
+
+
+def set_instance_head_hash(record_id: int, value: str) -> None:
+    database.execute_sql(_sql("set_instance_head_hash"), (value, record_id))
+
+
+def lock_instance_head(record_id: int) -> bool:
+    """Hold the record chain's head on its instance until commit; False when it is not there."""
+    return database.execute_sql(_sql("lock_instance_head"), (record_id,)).rowcount == 1
+
+
+@dataclass
+class StepWrite:
+    """One prepared step as rows: the instance's new columns (INSTANCE_WRITE_COLUMNS), its pending
+    tasks (PENDING_COLUMNS) and the audit event (AUDIT_COLUMNS, hash included)."""
+
+    instance_id: int
+    expected_lock: int
+    expected_seq: int
+    instance: dict[str, Any]
+    pending: list[dict[str, Any]]
+    had_pending: int
+    audit: dict[str, Any]
+
+    @property
+    def in_place(self) -> bool:
+        """One task before and one after (e.g. 二级待审 → 中心待审): the row is updated in place."""
+        return self.had_pending == 1 and len(self.pending) == 1
+
+
+def _instance_values(step: StepWrite) -> tuple[Any, ...]:
+    values = dict(step.instance)
+    values["updated_at"] = _dt(values["updated_at"])
+    return tuple(values[c] for c in INSTANCE_WRITE_COLUMNS)
+
+
+def _audit_values(row: dict[str, Any]) -> tuple[Any, ...]:
+    values = dict(row)
+    values["created_at"] = AuditEvent.created_at.db_value(values["created_at"])
+    values["data_changed"] = AuditEvent.data_changed.db_value(values["data_changed"])
+    return tuple(values[c] for c in AUDIT_COLUMNS)
+
+
+def write_step_each(step: StepWrite) -> bool:
+    """One step as separate statements (SQLite; inside the caller's transaction). False when the
+    instance moved on since it was read (lock_version or chain head): then nothing was written."""
+    cursor = database.execute_sql(
+        _sql("update_state"), (*_instance_values(step), step.instance_id, step.expected_lock, step.expected_seq))
+    if cursor.rowcount != 1:
+        return False
+    replace_pending(step.instance_id, step.pending, had=step.had_pending)
+    database.execute_sql(_sql("insert_audit"), _audit_values(step.audit))
+    return True
+
+
+_PG_TYPES = {"AUTO": "integer", "INT": "integer", "BIGINT": "bigint", "VARCHAR": "varchar", "TEXT": "text",
+             "BOOL": "boolean", "DATETIME": "timestamp"}
+
+
+@lru_cache(maxsize=64)
+def _pg_type(model: Any, name: str) -> str:
+    return _PG_TYPES[model._meta.fields[name].field_type]
+
+
+def _values_list(model: Any, columns: Sequence[str], rows: list[tuple[Any, ...]], params: list[Any],
+                 lead: Sequence[tuple[str, str]] = ()) -> str:
+    """VALUES (…), (…) with the first row cast to the columns' types (so NULLs and literals of
+    later rows resolve to them); `lead` are extra (name, type) columns in front."""
+    types = [t for _, t in lead] + [_pg_type(model, c) for c in columns]
+    first = "(" + ", ".join(f"%s::{t}" for t in types) + ")"
+    other = "(" + ", ".join(["%s"] * len(types)) + ")"
+    for row in rows:
+        params.extend(row)
+    return "VALUES " + ", ".join([first] + [other] * (len(rows) - 1))
+
+
+MESSAGE_COLUMNS = ("uid", "school", "user", "record", "student", "recipient", "kind", "subject", "body",
+                   "created_by", "created_at")
+
+
+def _message_parts(messages: dict[int, Any], params: list[Any]) -> list[str]:
+    """The CTEs that insert each written instance's message (notify_statements.MessageRows)."""
+    n, d = Notification, Delivery
+    rows = []
+    for instance_id, message in messages.items():
+        values = dict(message.notification, created_at=_dt(message.notification["created_at"]))
+        rows.append((instance_id, *(values[c] for c in MESSAGE_COLUMNS)))
+    cols = ", ".join(_col(n, c) for c in MESSAGE_COLUMNS)
+    nv = _values_list(n, MESSAGE_COLUMNS, rows, params, lead=(("gradflow_instance", "integer"),))
+    parts = [f"nn AS (INSERT INTO {_table(n)} ({cols}) SELECT {cols} FROM ({nv}) x (gradflow_instance, {cols}) "
+             f"WHERE x.gradflow_instance IN (SELECT id FROM u) RETURNING {_col(n, 'id')} AS id, {_col(n, 'uid')} AS uid)"]
+    deliveries = [(m.notification["uid"], channel, address, _dt(due))
+                  for m in messages.values() for channel, address, due in m.deliveries]
+    if deliveries:
+        dv = _values_list(d, ("channel", "address", "next_attempt_at"), deliveries, params, lead=(("uid", "varchar"),))
+        parts.append(
+            f"dd AS (INSERT INTO {_table(d)} ({_col(d, 'notification')}, {_col(d, 'channel')}, {_col(d, 'address')}, "
+            f"{_col(d, 'next_attempt_at')}, {_col(d, 'status')}, {_col(d, 'attempts')}, {_col(d, 'claim_token')}, "
+            f"{_col(d, 'last_error')}) SELECT nn.id, y.channel, y.address, y.next_attempt_at, 'pending', 0, '', '' "
+            f"FROM nn JOIN ({dv}) y (uid, channel, address, next_attempt_at) ON y.uid = nn.uid)")
+    return parts
+
+
+def write_steps_pg(steps: list[StepWrite], messages: dict[int, Any] | None = None) -> tuple[set[int], int]:
+    """Every step in ONE statement (PostgreSQL): returns the instances written and how many
+    in-place pending rows were updated. An instance whose lock_version or chain head moved since
+    it was read is not written at all (no pending change, no event, no message); the caller
+    decides what that means (409 for one step, "skipped" in a batch). `messages` (instance id →
+    notify_statements.MessageRows) are the student's messages, written with their steps."""
+    pi, pt, ae = ProcessInstance, PendingTask, AuditEvent
+    params: list[Any] = []
+    inst_cols = ("id", "expected_lock", "expected_seq", *INSTANCE_WRITE_COLUMNS)
+    values = _values_list(pi, INSTANCE_WRITE_COLUMNS,
+                          [(s.instance_id, s.expected_lock, s.expected_seq, *_instance_values(s)) for s in steps],
+                          params, lead=(("id", "integer"), ("expected_lock", "integer"), ("expected_seq", "integer")))
+    sets = ", ".join(f"{_col(pi, c)} = v.{c}" for c in INSTANCE_WRITE_COLUMNS)
+    parts = [
+        f"v ({', '.join(inst_cols)}) AS ({values})",
+        f"u AS (UPDATE {_table(pi)} i SET {sets} FROM v WHERE i.{_col(pi, 'id')} = v.id "
+        f"AND i.{_col(pi, 'lock_version')} = v.expected_lock AND i.{_col(pi, 'audit_seq')} = v.expected_seq "
+        f"RETURNING i.{_col(pi, 'id')} AS id)",
+    ]
+    in_place = [s for s in steps if s.in_place]
+    replaced = [s for s in steps if not s.in_place]
+    counted = "0"
+    if in_place:
+        rows = [(s.instance_id, *(s.pending[0][c] for c in PENDING_STEP_COLUMNS)) for s in in_place]
+        pv = _values_list(pt, PENDING_STEP_COLUMNS, rows, params, lead=(("instance_id", "integer"),))
+        sets = ", ".join(f"{_col(pt, c)} = pv.{c}" for c in PENDING_STEP_COLUMNS)
+        parts.append(f"pv (instance_id, {', '.join(PENDING_STEP_COLUMNS)}) AS ({pv})")
+        parts.append(f"p AS (UPDATE {_table(pt)} t SET {sets} FROM pv WHERE t.{_col(pt, 'instance')} = pv.instance_id "
+                     f"AND pv.instance_id IN (SELECT id FROM u) RETURNING 1)")
+        counted = "(SELECT count(*) FROM p)"
+    if replaced:
+        had = [s.instance_id for s in replaced if s.had_pending]
+        if had:
+            params.extend(had)
+            parts.append(f"d AS (DELETE FROM {_table(pt)} WHERE {_col(pt, 'instance')} IN (SELECT id FROM u) "
+                         f"AND {_col(pt, 'instance')} IN ({', '.join(['%s'] * len(had))}))")
+        rows = [tuple(r[c] for c in PENDING_COLUMNS) for s in replaced for r in s.pending]
+        if rows:
+            pn = _values_list(pt, PENDING_COLUMNS, rows, params)
+            cols = ", ".join(_col(pt, c) for c in PENDING_COLUMNS)
+            parts.append(f"n AS (INSERT INTO {_table(pt)} ({cols}) SELECT * FROM ({pn}) x ({cols}) "
+                         f"WHERE x.{_col(pt, 'instance')} IN (SELECT id FROM u))")
+    av = _values_list(ae, AUDIT_COLUMNS, [_audit_values(s.audit) for s in steps], params)
+    cols = ", ".join(_col(ae, c) for c in AUDIT_COLUMNS)
+    parts.append(f"a AS (INSERT INTO {_table(ae)} ({cols}) SELECT * FROM ({av}) x ({cols}) "
+                 f"WHERE x.{_col(ae, 'instance')} IN (SELECT id FROM u))")
+    if messages:
+        parts.extend(_message_parts(messages, params))
+    sql = "WITH " + ", ".join(parts) + f" SELECT id, {counted} FROM u"
+    if len(steps) == 1:  # a single step: one of a few shapes, each prepared once per connection
+        step = steps[0]
+        shape = f"gradflow_step_{int(step.in_place)}_{int(bool(step.had_pending))}_{len(step.pending)}"
+        if messages:
+            shape += f"_m{sum(len(m.deliveries) for m in messages.values())}"
+        rows_out = _execute_prepared(shape, sql, params).fetchall()
+    else:
+        rows_out = database.execute_sql(sql, tuple(params)).fetchall()
+    return {int(r[0]) for r in rows_out}, (int(rows_out[0][1]) if rows_out else 0)
 
 
 def replace_pending(instance_id: int, rows: list[dict[str, Any]], *, had: int | None = None) -> None:
@@ -164,7 +386,4 @@ def lock_audit_head(chain_key: str, genesis: str, now: datetime, *, row_lock: bo
 
 
 def insert_audit(row: dict[str, Any]) -> None:
-    values = dict(row)
-    values["created_at"] = AuditEvent.created_at.db_value(values["created_at"])
-    values["data_changed"] = AuditEvent.data_changed.db_value(values["data_changed"])
-    database.execute_sql(_sql("insert_audit"), tuple(values[c] for c in AUDIT_COLUMNS))
+    database.execute_sql(_sql("insert_audit"), _audit_values(row))

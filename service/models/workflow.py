@@ -56,6 +56,10 @@ class ProcessInstance(BaseModel):
     completed = BooleanField(default=False)
     lock_version = IntegerField(default=1)
     updated_at = DateTimeField(default=utcnow)
+    # The head (newest seq, hash) of the record's audit chain, written by the UPDATE of each step
+    # so appending needs no read of its own; NULL: the head is in audit_head (see m0014).
+    audit_seq = IntegerField(null=True)
+    audit_hash = CharField(max_length=64, null=True)
 
 
 class PendingTask(BaseModel):

@@ -10,9 +10,12 @@ What makes tampering show:
 - each event's hash is HMAC-SHA256 over the previous hash and the event, with a key the database
   does not hold (GRADFLOW_AUDIT_KEY, or derived from the secret key), so an edited event cannot be
   re-hashed by someone who can only write the database;
-- `audit_head` holds each chain's newest (seq, hash), written in the same transaction as the
-  event: deleting the newest events, or a whole chain, leaves a head that points past them, and
-  a record without a chain shows too;
+- each chain's newest (seq, hash), its head, is written in the same transaction as the event:
+  deleting the newest events, or a whole chain, leaves a head that points past them, and a record
+  without a chain shows too. A record chain's head lives on the record's instance
+  (process_instance.audit_seq/audit_hash, m0014), so a step loads it with the instance and writes
+  it in the UPDATE that checks lock_version; every other chain's head (and a record chain's whose
+  instance column is NULL: no instance, or rows bulk-written without it) is a row of `audit_head`;
 - a head rolled back together with its events (a database restored or rewritten to an older
   state) can only be caught from outside: `checkpoint()` exports every head with a MAC, to be
   kept off the database server, and `verify(checkpoint=…)` checks nothing before it went missing.
@@ -30,7 +33,7 @@ from typing import Any
 
 from service.config import Settings, get_settings
 from service.db import is_sqlite
-from service.models import AuditEvent, AuditHead, Record, statements, utcnow
+from service.models import AuditEvent, AuditHead, ProcessInstance, Record, statements, utcnow
 
 GENESIS = "0" * 64
 HASHED_FIELDS = (
@@ -87,24 +90,31 @@ def legacy_hash(prev_hash: str, values: dict[str, Any]) -> str:
     return hashlib.sha256((prev_hash + _canonical(values)).encode("utf-8")).hexdigest()
 
 
+RECORD_CHAIN_PREFIX = "record:"
+
+
 def record_chain(record_id: int) -> str:
-    return f"record:{record_id}"
+    return f"{RECORD_CHAIN_PREFIX}{record_id}"
+
+
+def _record_of(chain_key: str) -> int | None:
+    if chain_key.startswith(RECORD_CHAIN_PREFIX):
+        tail = chain_key[len(RECORD_CHAIN_PREFIX):]
+        return int(tail) if tail.isdigit() else None
+    return None
 
 
 def lock_chain(chain_key: str) -> None:
     """Take the chain's head lock now, for work that must not interleave with another append
     to the same chain (a roster import of one school). Call inside the write transaction."""
+    record_id = _record_of(chain_key)
+    if record_id is not None and statements.lock_instance_head(record_id):
+        return
     statements.lock_audit_head(chain_key, GENESIS, utcnow(), row_lock=not is_sqlite())
 
 
-def append(chain_key: str, **values: Any) -> dict[str, Any]:
-    """Append one event to its chain. Call inside the transaction that makes the change.
-
-    The head row is bumped first: on PostgreSQL that row lock makes a second appender to the same
-    chain wait for this transaction instead of colliding on (chain_key, seq).
-    """
-    now = utcnow()
-    seq, prev = statements.bump_audit_head(chain_key, GENESIS, now)
+def event_row(chain_key: str, seq: int, prev: str, now: datetime, values: dict[str, Any]) -> dict[str, Any]:
+    """The event as stored: `values` over the defaults, linked to `prev` and hashed."""
     row: dict[str, Any] = {
         "chain_key": chain_key, "seq": seq, "created_at": now,
         "record": None, "instance": None, "school": None, "actor_role": "", "task": "", "level": "",
@@ -114,8 +124,27 @@ def append(chain_key: str, **values: Any) -> dict[str, Any]:
     row.update(values)
     row["prev_hash"] = prev
     row["hash"] = event_hash(prev, row)
+    return row
+
+
+def append(chain_key: str, **values: Any) -> dict[str, Any]:
+    """Append one event to its chain. Call inside the transaction that makes the change.
+
+    The head is bumped first (on the record's instance for a record chain, else in audit_head):
+    on PostgreSQL that row lock makes a second appender to the same chain wait for this
+    transaction instead of colliding on (chain_key, seq). A step of the process does not come
+    here: it writes event and head with the instance (services/transitions.py).
+    """
+    now = utcnow()
+    record_id = _record_of(chain_key)
+    on_instance = statements.bump_instance_head(record_id) if record_id is not None else None
+    seq, prev = on_instance or statements.bump_audit_head(chain_key, GENESIS, now)
+    row = event_row(chain_key, seq, prev, now, values)
     statements.insert_audit(row)
-    statements.set_audit_head_hash(chain_key, row["hash"])
+    if on_instance is not None and record_id is not None:
+        statements.set_instance_head_hash(record_id, row["hash"])
+    else:
+        statements.set_audit_head_hash(chain_key, row["hash"])
     return row
 
 
@@ -219,7 +248,7 @@ def verify(*, checkpoint: dict[str, Any] | None = None) -> VerifyResult:
     """
     key = _current_key()
     result = VerifyResult()
-    heads = {h.chain_key: (h.seq, h.hash) for h in AuditHead.select().iterator()}
+    heads = _heads()
     seen: dict[str, tuple[int, dict[int, str]]] = {}
     read: set[str] = set()
     wanted = _checkpoint_heads(checkpoint, key) if checkpoint is not None else {}
@@ -252,6 +281,18 @@ def verify(*, checkpoint: dict[str, Any] | None = None) -> VerifyResult:
     return result
 
 
+def _heads() -> dict[str, tuple[int, str]]:
+    """Every chain's head: audit_head's rows, then the record chains' heads on their instances
+    (which win: m0014 moved them there, and a NULL column leaves the audit_head row in force)."""
+    heads = {h.chain_key: (h.seq, h.hash) for h in AuditHead.select().iterator()}
+    on_instances = (ProcessInstance.select(ProcessInstance.record, ProcessInstance.audit_seq,
+                                           ProcessInstance.audit_hash)
+                    .where(ProcessInstance.audit_seq.is_null(False)).tuples().iterator())
+    for record_id, seq, hash_ in on_instances:
+        heads[record_chain(record_id)] = (int(seq), str(hash_))
+    return heads
+
+
 def _record_ids_with_chain() -> Any:
     return (AuditEvent.select(AuditEvent.record).where(AuditEvent.record.is_null(False)).distinct())
 
@@ -265,7 +306,7 @@ def _mac(payload: dict[str, Any], key: bytes) -> str:
 
 def checkpoint() -> dict[str, Any]:
     """Every chain's head now, with a MAC; store it away from the database (cron + another host)."""
-    heads = {h.chain_key: [h.seq, h.hash] for h in AuditHead.select().where(AuditHead.seq > 0).iterator()}
+    heads = {chain_key: [seq, hash_] for chain_key, (seq, hash_) in _heads().items() if seq > 0}
     payload = {"format": "gradflow-audit-checkpoint-1", "created_at": utcnow().isoformat(timespec="seconds") + "Z",
                "heads": heads}
     return {**payload, "mac": _mac(payload, _current_key())}
@@ -325,9 +366,15 @@ def reseal() -> ResealReport:
                 new = event_hash(prev, _values(ev), key=key)
                 AuditEvent.update(prev_hash=prev, hash=new).where(AuditEvent.id == ev.id).execute()
                 prev = new
-            (AuditHead.insert(chain_key=chain_key, seq=events[-1].seq, hash=prev, updated_at=utcnow())
-             .on_conflict(conflict_target=[AuditHead.chain_key], update={AuditHead.seq: events[-1].seq,
-                                                                         AuditHead.hash: prev})
-             .execute())
+            record_id = _record_of(chain_key)
+            moved = record_id is not None and (
+                ProcessInstance.update(audit_seq=events[-1].seq, audit_hash=prev)
+                .where((ProcessInstance.record == record_id) & ProcessInstance.audit_seq.is_null(False))
+                .execute())
+            if not moved:
+                (AuditHead.insert(chain_key=chain_key, seq=events[-1].seq, hash=prev, updated_at=utcnow())
+                 .on_conflict(conflict_target=[AuditHead.chain_key], update={AuditHead.seq: events[-1].seq,
+                                                                             AuditHead.hash: prev})
+                 .execute())
         report.resealed += 1
     return report

@@ -26,7 +26,6 @@ from service.codes import HMT_REGIONS, REGION, get_codes, is_county_level_region
 from service.db import database, is_sqlite, write_transaction
 from service.models import (
     AuditEvent,
-    AuditHead,
     College,
     Major,
     PendingTask,
@@ -360,7 +359,7 @@ def build_rows(plan: SchoolPlan, batch: list[tuple[Student, str]], summary: Seed
     Record rows carry review_status/report_status (the copies m0003's triggers keep), so a seeder
     may write them with the instance trigger disabled.
     """
-    roster_rows, record_rows, instance_rows, pending, events, heads = [], [], [], [], [], []
+    roster_rows, record_rows, instance_rows, pending, events = [], [], [], [], []
     templates, school_code = plan.templates, plan.school_code
     for st, status in batch:
         cid, mid = plan.major_ids[(st.college, st.major)]
@@ -388,15 +387,15 @@ def build_rows(plan: SchoolPlan, batch: list[tuple[Student, str]], summary: Seed
                 "id_number": st.id_number, "origin_region": origin, "data": data, "created_by": "seed",
                 "created_at": now, "updated_at": now, "submitted_at": now if t.submitted else None,
                 "review_status": t.status, "report_status": t.report_status})
-            instance_rows.append({
-                "id": plan.instance_id, "record": plan.record_id, "version": plan.version_id, "state": t.state,
-                "status": t.status, "report_status": t.report_status, "role": t.role,
-                "completed": t.completed, "lock_version": 1, "updated_at": now})
-            pending.extend(pending_rows(plan.instance_id, plan.record_id, school_code, cid, mid, t.pending))
             chain_events, head = _seed_events(plan.record_id, plan.instance_id, school_code, t, plan.definition,
                                               now)
+            instance_rows.append({  # the chain head on the instance, as a step writes it (m0014)
+                "id": plan.instance_id, "record": plan.record_id, "version": plan.version_id, "state": t.state,
+                "status": t.status, "report_status": t.report_status, "role": t.role,
+                "completed": t.completed, "lock_version": 1, "updated_at": now,
+                "audit_seq": head["seq"], "audit_hash": head["hash"]})
+            pending.extend(pending_rows(plan.instance_id, plan.record_id, school_code, cid, mid, t.pending))
             events.extend(chain_events)
-            heads.append(head)
             summary.by_status[status] = summary.by_status.get(status, 0) + 1
             summary.records += 1
             plan.record_id += 1
@@ -404,7 +403,7 @@ def build_rows(plan: SchoolPlan, batch: list[tuple[Student, str]], summary: Seed
         plan.roster_id += 1
         summary.roster_rows += 1
     return [(RosterStudent, roster_rows), (Record, record_rows), (ProcessInstance, instance_rows),
-            (PendingTask, pending), (AuditEvent, events), (AuditHead, heads)]
+            (PendingTask, pending), (AuditEvent, events)]
 
 
 def seed_school(school_code: str, school_name: str, *, students: int, seed: int = 1,

@@ -2,11 +2,11 @@
 
 A batch loads its candidates with ONE query on PendingTask (role = the caller's role, in scope),
 then works in chunks of COMMIT_EVERY records: read the chunk's instances with one query, run the
-engine for each in memory (no lock held), then write them in one transaction, each record inside
-its own savepoint and behind the optimistic lock_version check. One record failing (someone else
-acted after the read) rolls back only its savepoint and is reported as skipped, never the others;
-the commit (every step dirties index pages, and records of one batch share many) is paid once per
-chunk. Records that are not candidates are reported with the reason they were skipped.
+engine for each in memory (no lock held), then write them together behind the optimistic
+lock_version check (transitions.write_steps: on PostgreSQL one multi-row statement per chunk, on
+SQLite one transaction with a savepoint per record). One record failing (someone else acted after
+the read) is not written and is reported as skipped, never the others; the commit (every step
+dirties index pages, and records of one batch share many) is paid once per chunk. Records that are not candidates are reported with the reason they were skipped.
 """
 
 from __future__ import annotations
@@ -15,9 +15,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from peewee import IntegrityError
-
-from service.db import savepoint, write_transaction
 from service.errors import Conflict, InvalidInput, PermissionDenied
 from service.models import Major, PendingTask, ProcessInstance, Record
 from service.services import processes
@@ -31,7 +28,7 @@ from service.services.transitions import (
     complete_task,
     load_for_batch,
     prepare_step,
-    write_step,
+    write_steps,
 )
 
 MAX_BATCH = 20_000
@@ -126,16 +123,9 @@ def review_batch(actor: Actor, decision: str, comment: str = "", *, record_ids: 
 
 
 def _write_chunk(actor: Actor, prepared: list[PreparedStep], result: BatchResult) -> None:
-    if not prepared:
-        return
-    done_in_chunk: list[TransitionResult] = []
-    with write_transaction():
-        for step in prepared:
-            try:
-                with savepoint():
-                    done_in_chunk.append(write_step(step, actor))
-            except (Conflict, IntegrityError):  # someone else acted after the read: this record only
-                result.skip(step.record_id, ALREADY_REVIEWED)
+    done_in_chunk, stale = write_steps(prepared, actor)
+    for record_id in stale:  # someone else acted after the read: this record only
+        result.skip(record_id, ALREADY_REVIEWED)
     for done in done_in_chunk:  # counted once the chunk is committed
         result.succeeded += 1
         result.status_after[done.status_after] = result.status_after.get(done.status_after, 0) + 1

@@ -4,18 +4,28 @@ Every state change follows one pattern: read the instance and its lock_version, 
 memory (engine steps, validation), then write instance, pending tasks and the audit event in ONE
 short transaction whose UPDATE matches only the lock_version that was read. If someone else
 committed first the UPDATE matches nothing and the whole change is refused as a conflict.
+
+The read also brings the record's audit chain head (kept on the instance), so the event is
+hashed in memory and written with the instance: on PostgreSQL a step is two round trips, the
+read and one write statement (models/statements.py), and that statement is its own transaction
+when nothing else has to be written with it (no extra write). A message to the student (a
+rejection, the last approval) is read before and written by that same statement.
+Another event appended to the record's chain meanwhile (a view of the full ID, an account
+lock) moves the head but not lock_version: the write is then computed again on the new head,
+not refused.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from peewee import IntegrityError
 
-from service.db import write_transaction
+from service.db import database, is_sqlite, savepoint, write_transaction
 from service.errors import (
     Conflict,
     InvalidInput,
@@ -25,7 +35,7 @@ from service.errors import (
     StaleVersion,
     TaskNotReady,
 )
-from service.models import ProcessInstance, Record, statements, utcnow
+from service.models import ProcessInstance, Record, notify_statements, statements, utcnow
 from service.services import audit, processes
 from service.services.actors import Actor
 from service.services.notify import events as notify_events
@@ -78,6 +88,14 @@ class _Loaded:
     college: int | None
     major: int | None
     completed: bool
+    audit_seq: int | None  # the record chain's head; None: still in audit_head (see m0014)
+    audit_hash: str | None
+    # The student's message context (notify_statements), read with the instance for a review step
+    # on PostgreSQL, so a rejection or the last approval needs no read of its own; None: not read.
+    message_context: dict[str, Any] | None = None
+
+
+HEAD_RETRIES = 3
 
 
 def _in_scope(record_id: int, row: tuple | None, actor: Actor) -> _Loaded | None:
@@ -89,8 +107,15 @@ def _in_scope(record_id: int, row: tuple | None, actor: Actor) -> _Loaded | None
     return loaded if actor.can_see(loaded.school, loaded.college, loaded.major, record_id) else None
 
 
-def _load(record_id: int, actor: Actor) -> _Loaded:
-    loaded = _in_scope(record_id, statements.load_instance_row(record_id), actor)
+def _load(record_id: int, actor: Actor, *, message_kind: str | None = None) -> _Loaded:
+    """The instance; with message_kind (PostgreSQL review steps) also the student's message context."""
+    if message_kind is None:
+        loaded = _in_scope(record_id, statements.load_instance_row(record_id), actor)
+    else:
+        both = notify_statements.load_instance_with_context(record_id, message_kind)
+        loaded = _in_scope(record_id, both[0] if both else None, actor)
+        if loaded is not None and both is not None:
+            loaded.message_context = both[1]
     if loaded is None:
         raise NotFound()
     return loaded
@@ -119,6 +144,7 @@ def start_instance(record: Record, actor: Actor, *, action: str = "create",
     instance_id = statements.insert_instance(
         record.id, version.id, state=engine.dump(definition, workflow), status=snap.status,
         report_status=snap.report_status, role=snap.role, completed=snap.completed, updated_at=utcnow(),
+        audit_hash=audit.GENESIS,
     )
     rows = pending_rows(instance_id, record.id, record.school_id, record.college_id, record.major_id, snap.pending)
     statements.replace_pending(instance_id, rows, had=0)
@@ -171,38 +197,179 @@ def prepare_step(record_id: int, loaded: _Loaded, actor: Actor, *, decision: str
                         engine.dump(definition, workflow), decision or "", comment)
 
 
-def write_step(prepared: PreparedStep, actor: Actor, *, on_behalf: bool = False,
-               extra_write: Callable[[], None] | None = None, data_changed: dict[str, Any] | None = None,
-               action: str | None = None) -> TransitionResult:
-    """Write a prepared step: call inside a transaction. Raises StaleVersion (changing nothing
-    itself) if the instance moved on since it was read; the caller rolls back on any error."""
+def _step_rows(prepared: PreparedStep, actor: Actor, head: tuple[int, str], *, on_behalf: bool,
+               data_changed: dict[str, Any] | None, action: str | None) -> statements.StepWrite:
+    """The step as rows to write, its audit event linked to and hashed on `head` (seq, hash)."""
     loaded, snap, step = prepared.loaded, prepared.snapshot, prepared.step
     record_id = prepared.record_id
-    new_lock = loaded.lock_version + 1
-    updated = statements.update_instance_state(
-        loaded.instance_id, loaded.lock_version, state=prepared.state, status=snap.status,
-        report_status=snap.report_status, role=snap.role, completed=snap.completed, lock_version=new_lock,
-        updated_at=utcnow())
+    now = utcnow()
+    event = audit.event_row(audit.record_chain(record_id), head[0] + 1, head[1], now, {
+        "record": record_id, "instance": loaded.instance_id, "school": loaded.school, "actor": actor.username,
+        "actor_role": actor.role, "action": action or ("add" if on_behalf else step.action),
+        "task": step.task_name, "level": step.level, "decision": prepared.decision, "comment": prepared.comment,
+        "status_before": loaded.status, "status_after": snap.status, "process_version": prepared.definition_sha,
+        "data_changed": data_changed})
+    instance = {"state": prepared.state, "status": snap.status, "report_status": snap.report_status,
+                "role": snap.role, "completed": snap.completed, "lock_version": loaded.lock_version + 1,
+                "updated_at": now, "audit_seq": event["seq"], "audit_hash": event["hash"]}
+    return statements.StepWrite(loaded.instance_id, loaded.lock_version, head[0], instance,
+                                pending_rows(loaded.instance_id, record_id, loaded.school, loaded.college,
+                                             loaded.major, snap.pending),
+                                prepared.had_pending, event)
+
+
+def _write_rows(write: statements.StepWrite, message: Any = None) -> bool:
+    if is_sqlite():
+        return statements.write_step_each(write)
+    written, in_place = statements.write_steps_pg([write], {write.instance_id: message} if message else None)
+    if written and write.in_place and in_place == 0:  # pending rows out of step with the engine: rewrite them
+        log.warning("instance %s: no pending row to update in place; rewriting them", write.instance_id)
+        statements.replace_pending(write.instance_id, write.pending)
+    return bool(written)
+
+
+def _moved_head(loaded: _Loaded, expected_seq: int) -> tuple[int, str] | None:
+    """The chain's new head when only the head moved since the read (lock_version did not): another
+    event was appended to the record's chain, and the step is still valid on top of it."""
+    now = statements.instance_head(loaded.instance_id)
+    if now is None or now[0] != loaded.lock_version or now[1] is None or now[1] == expected_seq:
+        return None
+    return int(now[1]), str(now[2])
+
+
+def _write_on_instance_head(prepared: PreparedStep, actor: Actor, message: Any = None, **options: Any) -> None:
+    loaded = prepared.loaded
+    assert loaded.audit_seq is not None and loaded.audit_hash is not None
+    head: tuple[int, str] | None = (loaded.audit_seq, loaded.audit_hash)
+    for _ in range(HEAD_RETRIES):
+        assert head is not None
+        write = _step_rows(prepared, actor, head, **options)
+        if _write_rows(write, message):
+            return
+        head = _moved_head(loaded, write.expected_seq)
+        if head is None:
+            break
+    raise StaleVersion()
+
+
+def _write_legacy(prepared: PreparedStep, actor: Actor, *, on_behalf: bool, data_changed: dict[str, Any] | None,
+                  action: str | None) -> None:
+    """A step on an instance whose chain head is still in audit_head (bulk-written rows): the
+    separate statements of before m0014; its next steps stay on this path until the head moves."""
+    loaded, snap, step = prepared.loaded, prepared.snapshot, prepared.step
+    where = (ProcessInstance.id == loaded.instance_id) & (ProcessInstance.lock_version == loaded.lock_version)
+    updated = ProcessInstance.update(
+        state=prepared.state, status=snap.status, report_status=snap.report_status, role=snap.role,
+        completed=snap.completed, lock_version=loaded.lock_version + 1, updated_at=utcnow()).where(where).execute()
     if updated != 1:
         raise StaleVersion()
     statements.replace_pending(loaded.instance_id, pending_rows(
-        loaded.instance_id, record_id, loaded.school, loaded.college, loaded.major, snap.pending),
+        loaded.instance_id, prepared.record_id, loaded.school, loaded.college, loaded.major, snap.pending),
         had=prepared.had_pending)
-    if extra_write is not None:
-        extra_write()
     audit.append(
-        audit.record_chain(record_id), record=record_id, instance=loaded.instance_id, school=loaded.school,
-        actor=actor.username, actor_role=actor.role,
+        audit.record_chain(prepared.record_id), record=prepared.record_id, instance=loaded.instance_id,
+        school=loaded.school, actor=actor.username, actor_role=actor.role,
         action=action or ("add" if on_behalf else step.action), task=step.task_name, level=step.level,
         decision=prepared.decision, comment=prepared.comment, status_before=loaded.status,
-        status_after=snap.status, process_version=prepared.definition_sha, data_changed=data_changed,
-    )
-    if step.action == "review":  # the student hears of a rejection or the last approval (same transaction)
-        notify_events.after_review(record_id, decision=prepared.decision, comment=prepared.comment,
+        status_after=snap.status, process_version=prepared.definition_sha, data_changed=data_changed)
+
+
+def _notifies(prepared: PreparedStep) -> bool:
+    """Whether notify_events.after_review writes a message for this step (a rejection or the last
+    approval): then the step needs a transaction around its write and the message."""
+    return prepared.step.action == "review" and (prepared.decision == "reject" or prepared.snapshot.completed)
+
+
+def _outcome(prepared: PreparedStep, actor: Actor) -> notify_events.ReviewOutcome:
+    step, snap = prepared.step, prepared.snapshot
+    return notify_events.ReviewOutcome(prepared.record_id, prepared.decision, prepared.comment,
+                                       step.title or step.task_name, snap.status, snap.completed, actor.username)
+
+
+def _after_write(prepared: PreparedStep, actor: Actor, *, notified: bool = False) -> TransitionResult:
+    """The step's result; writes the student's message unless the step's own write did (notified)."""
+    snap, step = prepared.snapshot, prepared.step
+    if step.action == "review" and not notified:  # the student hears of a rejection or the last approval
+        notify_events.after_review(prepared.record_id, decision=prepared.decision, comment=prepared.comment,
                                    task_title=step.title or step.task_name, status_after=snap.status,
                                    completed=snap.completed, actor_username=actor.username)
-    return TransitionResult(record_id, loaded.status, snap.status, snap.report_status, new_lock,
-                            step.task_name, prepared.decision)
+    return TransitionResult(prepared.record_id, prepared.loaded.status, snap.status, snap.report_status,
+                            prepared.loaded.lock_version + 1, step.task_name, prepared.decision)
+
+
+def write_step(prepared: PreparedStep, actor: Actor, *, on_behalf: bool = False,
+               extra_write: Callable[[], None] | None = None, data_changed: dict[str, Any] | None = None,
+               action: str | None = None) -> TransitionResult:
+    """Write a prepared step: call inside a transaction (on PostgreSQL a step with no extra write
+    and no message may run outside one: its write is one statement). Raises StaleVersion (changing
+    nothing itself) if the instance moved on since it was read; the caller rolls back on any error."""
+    options: dict[str, Any] = {"on_behalf": on_behalf, "data_changed": data_changed, "action": action}
+    notified = False
+    if prepared.loaded.audit_seq is None:
+        _write_legacy(prepared, actor, **options)
+    else:
+        message = None
+        if not is_sqlite() and _notifies(prepared):  # read before, written by the step's own statement
+            outcome, ctx = _outcome(prepared, actor), prepared.loaded.message_context
+            message = (notify_events.review_message(outcome, ctx) if ctx is not None
+                       else notify_events.review_messages([outcome]).get(prepared.record_id))
+            notified = True
+        _write_on_instance_head(prepared, actor, message, **options)
+    if extra_write is not None:
+        extra_write()
+    return _after_write(prepared, actor, notified=notified)
+
+
+def write_steps(prepared: list[PreparedStep], actor: Actor) -> tuple[list[TransitionResult], list[int]]:
+    """Write a batch chunk's steps: (results, ids of records someone else changed after the read).
+
+    PostgreSQL: one statement for the whole chunk, the students' messages included (read before
+    with one query per kind); a record it did not match (stale, or its chain head moved) is tried
+    again alone, and only a stale one is reported; if the database refuses the statement (a
+    constraint on one record's rows) nothing of it is written and every record is tried alone, so
+    that one record fails alone. In a transaction only when something else is written (an instance
+    whose head is still in audit_head), else the statement is its own. SQLite: each record in its
+    own savepoint, one transaction per chunk.
+    """
+    done: list[TransitionResult] = []
+    stale: list[int] = []
+    if not prepared:
+        return done, stale
+    if is_sqlite():
+        with write_transaction():
+            for step in prepared:
+                try:
+                    with savepoint():
+                        done.append(write_step(step, actor))
+                except (Conflict, IntegrityError):  # someone else acted after the read: this record only
+                    stale.append(step.record_id)
+        return done, stale
+    fast = [p for p in prepared if p.loaded.audit_seq is not None]
+    others = [p for p in prepared if p.loaded.audit_seq is None]
+    rows = [_step_rows(p, actor, (p.loaded.audit_seq or 0, p.loaded.audit_hash or ""), on_behalf=False,
+                       data_changed=None, action=None) for p in fast]
+    told = notify_events.review_messages([_outcome(p, actor) for p in fast if _notifies(p)])
+    messages = {p.loaded.instance_id: told[p.record_id] for p in fast if p.record_id in told}
+    transaction = write_transaction() if others or database.in_transaction() else None
+    with transaction or _no_transaction():
+        written: set[int] = set()
+        try:
+            with savepoint() if transaction is not None else _no_transaction():
+                written, _ = statements.write_steps_pg(rows, messages) if rows else (set(), 0)
+        except IntegrityError:  # the database refused one record's rows: all of them are tried alone
+            log.warning("batch chunk of %d refused by the database; writing its records one by one", len(rows))
+        for p in fast:
+            if p.loaded.instance_id in written:
+                done.append(_after_write(p, actor, notified=True))
+            else:  # not matched: stale, or only its chain head moved (tried again alone)
+                others.append(p)
+        for p in others:
+            try:
+                with savepoint() if transaction is not None else _no_transaction():
+                    done.append(write_step(p, actor))
+            except (Conflict, IntegrityError):
+                stale.append(p.record_id)
+    return done, stale
 
 
 def complete_task(
@@ -224,17 +391,26 @@ def complete_task(
     reviewer complete the student's submit task when adding a record (audited as such).
     extra_write runs inside the same transaction (e.g. saving the report data that is submitted).
     """
-    loaded = _load(record_id, actor)
+    # A review on PostgreSQL reads the student's message context with the instance (the template of
+    # the message this decision may send): a rejection or the last approval is then 2 round trips.
+    kind = None if is_sqlite() or decision is None else ("rejected" if decision == "reject" else "approved")
+    loaded = _load(record_id, actor, message_kind=kind)
     if expected_version is not None and expected_version != loaded.lock_version:
         raise StaleVersion()
     prepared = prepare_step(record_id, loaded, actor, decision=decision, comment=comment, task_id=task_id,
                             on_behalf=on_behalf)
+    alone = not is_sqlite() and extra_write is None and loaded.audit_seq is not None and not database.in_transaction()
     try:
-        with write_transaction():
+        with _no_transaction() if alone else write_transaction():  # alone: one statement, its own transaction
             return write_step(prepared, actor, on_behalf=on_behalf, extra_write=extra_write,
                               data_changed=data_changed, action=action)
     except IntegrityError:
         raise StaleVersion() from None
+
+
+@contextmanager
+def _no_transaction() -> Iterator[None]:
+    yield
 
 
 def load_for_batch(record_ids: list[int], actor: Actor) -> dict[int, _Loaded]:

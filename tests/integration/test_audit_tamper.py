@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from service.db import database
-from service.models import AuditEvent, AuditHead, Record
+from service.models import AuditEvent, Record
 from service.services import audit
 from tests.support.reviewing import approve, make_world, reject, submitted
 
@@ -29,6 +29,18 @@ def _history(db) -> list[Record]:
     third = submitted(world, world.m3)
     assert audit.verify().ok
     return [first, second, third]
+
+
+def _set_head(record_id: int, seq: object, hash_: object) -> None:
+    """What an attacker does to a record chain's head, which lives on the record's instance (m0014)."""
+    database.execute_sql(f"UPDATE process_instance SET audit_seq = {database.param}, audit_hash = {database.param} "
+                         f"WHERE record_id = {database.param}", (seq, hash_, record_id))
+
+
+def _head(record_id: int) -> tuple[int, str]:
+    row = database.execute_sql(f"SELECT audit_seq, audit_hash FROM process_instance WHERE record_id = {database.param}",
+                               (record_id,)).fetchone()
+    return int(row[0]), str(row[1])
 
 
 def _kinds(result: audit.VerifyResult) -> set[str]:
@@ -51,7 +63,7 @@ def test_deleting_a_whole_chain_is_reported_with_or_without_its_head(db):
     for rec in (first, second):
         database.execute_sql(f"DELETE FROM audit_event WHERE chain_key = '{audit.record_chain(rec.id)}'")
     # and the attacker also removes the second chain's head
-    AuditHead.delete().where(AuditHead.chain_key == audit.record_chain(second.id)).execute()
+    _set_head(second.id, None, None)
     result = audit.verify()
     deleted = {p.chain_key for p in result.problems if p.kind == "chain_deleted"}
     assert deleted == {audit.record_chain(first.id), audit.record_chain(second.id)}
@@ -70,7 +82,7 @@ def test_editing_an_event_and_recomputing_every_hash_after_it_is_reported(db):
         ev.prev_hash = prev
         ev.hash = prev = audit.legacy_hash(prev, values)
         ev.save()
-    AuditHead.update(hash=prev).where(AuditHead.chain_key == chain).execute()
+    _set_head(second.id, _head(second.id)[0], prev)
     result = audit.verify()
     assert [p.kind for p in result.problems if p.chain_key == chain] == ["edited"]
 
@@ -86,7 +98,7 @@ def test_a_guessed_key_does_not_help_either(db, settings):
         ev.prev_hash = prev
         ev.hash = prev = audit.event_hash(prev, {f: getattr(ev, f) for f in audit.HASHED_FIELDS}, key=wrong)
         ev.save()
-    AuditHead.update(hash=prev).where(AuditHead.chain_key == chain).execute()
+    _set_head(second.id, _head(second.id)[0], prev)
     assert "edited" in _kinds(audit.verify())
 
 
@@ -97,7 +109,7 @@ def test_a_checkpoint_catches_a_tail_deleted_together_with_its_head(db, tmp_path
     events = list(AuditEvent.select().where(AuditEvent.chain_key == chain).order_by(AuditEvent.seq))
     # roll the chain back by one event, head included: the database alone now looks consistent
     database.execute_sql(f"DELETE FROM audit_event WHERE id = {int(events[-1].id)}")
-    AuditHead.update(seq=events[-2].seq, hash=events[-2].hash).where(AuditHead.chain_key == chain).execute()
+    _set_head(first.id, events[-2].seq, events[-2].hash)
     assert audit.verify().ok
     result = audit.verify(checkpoint=saved)
     assert [p.kind for p in result.problems] == ["rolled_back"]

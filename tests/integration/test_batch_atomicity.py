@@ -1,10 +1,11 @@
-"""A batch commits in chunks, but each record is still all-or-nothing (its own savepoint)."""
+"""A batch commits in chunks, but each record is still all-or-nothing: one the database refuses
+is skipped alone (on PostgreSQL the chunk's one statement is then written record by record)."""
 
 from __future__ import annotations
 
 import pytest
-from peewee import IntegrityError
 
+from service.db import database
 from service.models import AuditEvent, PendingTask, ProcessInstance
 from service.services import audit, reviews
 from service.services.transitions import complete_task
@@ -22,15 +23,12 @@ def test_a_record_failing_mid_write_is_rolled_back_alone(db, monkeypatch) -> Non
         complete_task(rec.id, f.actor("student", sch, record_id=rec.id))
     victim = records[2]
     before = ProcessInstance.get(ProcessInstance.record == victim.id)
-    original = audit.append
-
-    def failing_append(chain_key: str, **values):
-        if values.get("record") == victim.id and values.get("action") == "review":
-            raise IntegrityError("injected after the instance UPDATE ran")
-        return original(chain_key, **values)
-
-    monkeypatch.setattr(audit, "append", failing_append)
-    monkeypatch.setattr(reviews, "COMMIT_EVERY", 10)  # all five in one transaction
+    # A row already at the victim's next place in its chain: its audit INSERT breaks the unique
+    # (chain_key, seq) after its instance UPDATE ran, a real refusal by the database.
+    chain = audit.record_chain(victim.id)
+    blocker = AuditEvent.create(chain_key=chain, seq=before.audit_seq + 1, actor="blocker", action="blocker",
+                                prev_hash="x", hash="x")
+    monkeypatch.setattr(reviews, "COMMIT_EVERY", 10)  # all five in one chunk
     result = reviews.review_batch(f.actor("counselor", sch), "approve", record_ids=[r.id for r in records])
 
     assert result.succeeded == 4
@@ -43,5 +41,5 @@ def test_a_record_failing_mid_write_is_rolled_back_alone(db, monkeypatch) -> Non
             assert ProcessInstance.get(ProcessInstance.record == rec.id).status == "中心待审"
     reviews_logged = AuditEvent.select().where(AuditEvent.action == "review").count()
     assert reviews_logged == 4
-    monkeypatch.setattr(audit, "append", original)
+    database.execute_sql(f"DELETE FROM audit_event WHERE id = {int(blocker.id)}")
     assert audit.verify().ok

@@ -99,21 +99,32 @@ def new_uid() -> str:
     return secrets.token_hex(16)
 
 
-def enqueue(kind: str, to: Recipient, values: dict[str, Any], *, created_by: str = "",
-            now: datetime | None = None, words: templates.Wording | None = None) -> int:
-    """Write one message and its deliveries; call inside the causing change's transaction.
-    Returns the message id. `words` saves the template lookup when the caller already has it."""
+def message_rows(kind: str, to: Recipient, values: dict[str, Any], *, created_by: str = "",
+                 now: datetime | None = None, words: templates.Wording | None = None) -> notify_statements.MessageRows:
+    """One message and its deliveries as rows, not written (`enqueue` writes them; a review step
+    on PostgreSQL writes them in its own statement)."""
     now = now or utcnow()
     words = words or templates.wording(to.school, kind)
     filled = {k: "" if v is None else str(v) for k, v in values.items()}
     filled.setdefault("姓名", to.name)
-    note_id = notify_statements.insert_notification({
+    rows = notify_statements.MessageRows({
         "uid": new_uid(), "school": to.school, "user": to.user_id, "record": to.record_id, "student": to.student_id,
         "recipient": to.recipient[:64], "kind": kind, "subject": templates.render(words.subject, filled)[:200],
         "body": templates.render(words.body, filled), "created_by": created_by[:64], "created_at": now})
     due = after_quiet_hours(now, _channels.quiet_hours) if templates.KINDS[kind].reminder else now
     if _channels.email and to.email:
-        notify_statements.insert_delivery(note_id, EMAIL, to.email[:254], due)
+        rows.deliveries.append((EMAIL, to.email[:254], due))
     if _channels.webhook and (to.phone or to.user_id or to.email):
-        notify_statements.insert_delivery(note_id, WEBHOOK, to.phone[:254], due)
+        rows.deliveries.append((WEBHOOK, to.phone[:254], due))
+    return rows
+
+
+def enqueue(kind: str, to: Recipient, values: dict[str, Any], *, created_by: str = "",
+            now: datetime | None = None, words: templates.Wording | None = None) -> int:
+    """Write one message and its deliveries; call inside the causing change's transaction.
+    Returns the message id. `words` saves the template lookup when the caller already has it."""
+    rows = message_rows(kind, to, values, created_by=created_by, now=now, words=words)
+    note_id = notify_statements.insert_notification(rows.notification)
+    for channel, address, due in rows.deliveries:
+        notify_statements.insert_delivery(note_id, channel, address, due)
     return note_id
