@@ -113,6 +113,8 @@ def _queries(call: Any) -> int:
 
 
 def run(args: argparse.Namespace, url: str, folder: Path) -> None:
+    from peewee import fn
+
     from service.db import database
     from service.migrations import upgrade
     from service.models import Record
@@ -124,14 +126,25 @@ def run(args: argparse.Namespace, url: str, folder: Path) -> None:
     upgrade(database.obj)
     processes.ensure_configured_process(settings.process_path)
     t = time.perf_counter()
-    codes = [str(20000 + i) for i in range(args.schools)]
-    for i, code in enumerate(codes):
-        demo_data.seed_school(code, f"示范大学{i + 1}", students=args.students, seed=i + 1, colleges=5, majors=10,
-                              year=settings.graduation_year)
+    if args.reuse:  # a province another benchmark seeded (review.py --schools 160 --records 700000)
+        from service.models import School, User
+
+        codes = [c for (c,) in School.select(School.code).order_by(School.code).tuples()]
+        biggest = Record.select(Record.school).group_by(Record.school).order_by(fn.COUNT(Record.id).desc()).scalar()
+        codes.sort(key=lambda c: c != biggest)  # drill down into and export the biggest school
+        args.schools = len(codes)
+        if not User.select().where(User.username == PROVINCE).exists():
+            accounts.create_user(PROVINCE, "bench-password-1", "province", school_code=None, creator=None)
+    else:
+        codes = [str(20000 + i) for i in range(args.schools)]
+        for i, code in enumerate(codes):
+            demo_data.seed_school(code, f"示范大学{i + 1}", students=args.students, seed=i + 1, colleges=5,
+                                  majors=10, year=settings.graduation_year)
+        accounts.create_user(PROVINCE, "bench-password-1", "province", school_code=None, creator=None)
     seeded = Record.select().count()
     seed_s = time.perf_counter() - t
-    print(f"seeded {args.schools} schools, {seeded:,} records in {seed_s:.1f} s", flush=True)
-    accounts.create_user(PROVINCE, "bench-password-1", "province", school_code=None, creator=None)
+    print(f"{'found' if args.reuse else 'seeded'} {args.schools} schools, {seeded:,} records in {seed_s:.1f} s",
+          flush=True)
     client = _login_province(app)
 
     rows: list[tuple[str, str, str]] = []
@@ -173,7 +186,7 @@ def run(args: argparse.Namespace, url: str, folder: Path) -> None:
                  f"{naive_q} queries (counting overview/baseline = {pct(counted, 50) / pct(naive_ms, 50):.2f})"))
     one = _timed(client, f"/api/v1/province/schools/{codes[0]}", args.requests)
     rows.append(("GET /province/schools/{code}", f"p50 {pct(one, 50):.1f} ms, p95 {pct(one, 95):.1f} ms",
-                 f"{args.students:,} students in 5 colleges"))
+                 f"{Record.select().where(Record.school == codes[0]).count():,} records"))
 
     database.close()
     for label, school in (("export, one school", codes[0]), ("export, every school", "")):
@@ -201,6 +214,8 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=50)
     ap.add_argument("--postgres-url", default=None, help="run on this PostgreSQL database (emptied first)")
     ap.add_argument("--postgres", action="store_true", help="start a throwaway durable PostgreSQL cluster")
+    ap.add_argument("--reuse", action="store_true",
+                    help="measure the database at --postgres-url as it is (no reset, no seeding)")
     ap.add_argument("--export-child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.export_child:
@@ -218,7 +233,8 @@ def main() -> None:
         elif args.postgres_url:
             from transitions import _reset_postgres
 
-            _reset_postgres(args.postgres_url)
+            if not args.reuse:
+                _reset_postgres(args.postgres_url)
             url = args.postgres_url
         run(args, url, folder)
     finally:
