@@ -29,6 +29,7 @@ STEPS = [
     "m0014_chain_head_on_instance",
     "m0015_list_search",
     "m0016_province_roster_index",
+    "m0017_name_search_table",
 ]
 
 

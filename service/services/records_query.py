@@ -103,9 +103,13 @@ def _name_contains(text: str) -> Expression:
     like = NodeList((Record.name, SQL("LIKE"), Value(f"%{escaped}%"), SQL("ESCAPE '\\'")))
     if is_sqlite():
         return like  # type: ignore[return-value]
-    grams = NodeList((fn.gradflow_name_grams(Record.name), SQL("@>"),
+    # The grams live in record_name_search (m0017), so that steps, which rewrite the record row,
+    # do not rewrite a GIN index too.
+    grams = NodeList((SQL("record_name_search.grams @>"),
                       NodeList((Value(name_grams(text), unpack=False), SQL("::text[]")), glue="")))
-    return NodeList((grams, SQL("AND"), like), parens=True)  # type: ignore[return-value]
+    in_search = NodeList((Record.id, SQL("IN (SELECT record_name_search.record_id FROM record_name_search WHERE"),
+                          grams, SQL(")")))
+    return NodeList((in_search, SQL("AND"), like), parens=True)  # type: ignore[return-value]
 
 
 def _id_ends_with(tail: str) -> Expression:

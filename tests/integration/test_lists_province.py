@@ -49,13 +49,36 @@ def test_name_fragments_of_one_two_and_three_characters_and_number_tails_find_re
     assert _ids(centre, q="170010") == {ouyang.id, zhang.id}  # 学号 prefix
     assert _ids(centre, q=ouyang.id_number[-4:]) >= {ouyang.id}  # 证件号 tail, as the masked list shows
     assert other.id not in _ids(centre, q="欧阳")  # scope still applies
-    if not is_sqlite():  # the clause matches the grams index (m0015): a province-wide search can use it
+    if not is_sqlite():  # the clause matches the grams index (m0017): a province-wide search can use it
         sql, params = Record.select(Record.id).where(records_query.keyword_clause("阳明")).sql()
         for setting in ("enable_seqscan", "enable_indexscan", "enable_indexonlyscan"):
             database.execute_sql(f"SET {setting} = off")  # a table this small would be read whole
         plan = "\n".join(r[0] for r in database.execute_sql(f"EXPLAIN {sql}", params).fetchall())
         database.execute_sql("RESET ALL")
-        assert "Bitmap Index Scan on record_name_grams" in plan, plan
+        assert "Bitmap Index Scan on record_name_search_grams" in plan, plan
+
+
+@BOTH_DATABASES
+def test_a_renamed_record_is_found_by_its_new_name_and_a_step_keeps_it_findable(app, db) -> None:
+    """On PostgreSQL the grams are a side table kept by triggers (m0017): a name edit must reach it,
+    a review step (which rewrites the record row) must not lose it."""
+    w = rv.make_world()
+    rec = rv.submitted(w, w.m1, name="赵一鸣", student_no="1700301")
+    rv.user("centre", "centre", w.school)
+    centre = rv.login(app, "centre")
+    assert _ids(centre, q="一鸣") == {rec.id}
+    Record.update(name="钱二多").where(Record.id == rec.id).execute()
+    assert _ids(centre, q="一鸣") == set()
+    assert _ids(centre, q="二多") == {rec.id}
+    rv.user("counselor", "counselor", w.school)
+    counselor = rv.login(app, "counselor")
+    r = counselor.call("POST", f"/api/v1/records/{rec.id}/review", {"decision": "approve"})
+    assert r.status_code == 200, r.get_json()
+    assert _ids(centre, q="钱二") == {rec.id}
+    if not is_sqlite():
+        grams = database.execute_sql("SELECT grams FROM record_name_search WHERE record_id = %s",
+                                     (rec.id,)).fetchone()[0]
+        assert sorted(grams) == sorted({"钱", "二", "多", "钱二", "二多"})
 
 
 @BOTH_DATABASES
