@@ -33,7 +33,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from review import pct, vm_hwm_mib  # noqa: E402
+from review import pct, stream_to, vm_hwm_mib  # noqa: E402
 
 PROVINCE = "province"
 
@@ -59,14 +59,7 @@ def export_child(url: str, out: Path, school: str) -> None:
     t = time.perf_counter()
     r = client.get("/api/v1/province/export.xlsx" + (f"?school={school}" if school else ""))
     assert r.status_code == 200, r.status_code
-    size, first = 0, None
-    with out.open("wb") as fh:
-        for chunk in r.response:
-            if first is None:
-                first = time.perf_counter() - t
-            fh.write(chunk)
-            size += len(chunk)
-    r.close()
+    size, first = stream_to(r, out, t)
     elapsed = time.perf_counter() - t
     print(json.dumps({"s": elapsed, "first_byte_s": first or elapsed, "bytes": size, "rows": int(r.headers["X-Export-Rows"]),
                       "rss_before_mib": base, "rss_mib": vm_hwm_mib()}))

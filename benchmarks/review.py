@@ -165,6 +165,19 @@ def raw_engine_approvals(n: int) -> dict[str, float]:
     return {"raw_per_s": n / elapsed}
 
 
+def stream_to(response: Any, out: Path, started: float) -> tuple[int, float | None]:
+    """Write a streamed test-client response to `out`: (bytes, seconds to the first chunk)."""
+    size, first = 0, None
+    with out.open("wb") as fh:
+        for chunk in response.response:
+            if first is None:
+                first = time.perf_counter() - started
+            fh.write(chunk)
+            size += len(chunk)
+    response.close()
+    return size, first
+
+
 def export_child(url: str, out: Path) -> None:
     """Run in a subprocess: export everything as the centre, streaming to a file; print JSON."""
     app, _ = make_app(url, out.parent)
@@ -173,15 +186,7 @@ def export_child(url: str, out: Path) -> None:
     t = time.perf_counter()
     r = client.get("/api/v1/records/export.xlsx")
     assert r.status_code == 200, r.status_code
-    size = 0
-    first = None
-    with out.open("wb") as fh:
-        for chunk in r.response:
-            if first is None:
-                first = time.perf_counter() - t
-            fh.write(chunk)
-            size += len(chunk)
-    r.close()
+    size, first = stream_to(r, out, t)
     elapsed = time.perf_counter() - t
     print(json.dumps({"export_s": elapsed, "first_byte_s": first or elapsed, "bytes": size,
                       "rss_before_mib": base, "export_rss_mib": vm_hwm_mib()}))
