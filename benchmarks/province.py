@@ -13,6 +13,8 @@ statuses mixed over the whole process), then through the Flask test client as th
 Usage: python benchmarks/province.py [--schools 20] [--students 1000] [--requests 50]
                                      [--postgres-url postgresql://… | --postgres]  (emptied first)
 --postgres starts a throwaway cluster with default durability (tests/support/postgres.py).
+--reuse with --postgres-url measures a province another run built as it is, e.g. after
+`benchmarks/review.py --postgres-url URL --schools 160 --records 700000` (no reset, no seeding).
 """
 
 from __future__ import annotations
