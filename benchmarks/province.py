@@ -112,7 +112,7 @@ def run(args: argparse.Namespace, url: str, folder: Path) -> None:
 
     from service.db import database
     from service.migrations import upgrade
-    from service.models import Record
+    from service.models import Record, User
     from service.services import accounts, demo_data, processes, progress
     from service.services.actors import Actor
 
@@ -122,19 +122,18 @@ def run(args: argparse.Namespace, url: str, folder: Path) -> None:
     processes.ensure_configured_process(settings.process_path)
     t = time.perf_counter()
     if args.reuse:  # a province another benchmark seeded (review.py --schools 160 --records 700000)
-        from service.models import School, User
+        from service.models import School
 
         codes = [c for (c,) in School.select(School.code).order_by(School.code).tuples()]
         biggest = Record.select(Record.school).group_by(Record.school).order_by(fn.COUNT(Record.id).desc()).scalar()
         codes.sort(key=lambda c: c != biggest)  # drill down into and export the biggest school
         args.schools = len(codes)
-        if not User.select().where(User.username == PROVINCE).exists():
-            accounts.create_user(PROVINCE, "bench-password-1", "province", school_code=None, creator=None)
     else:
         codes = [str(20000 + i) for i in range(args.schools)]
         for i, code in enumerate(codes):
             demo_data.seed_school(code, f"示范大学{i + 1}", students=args.students, seed=i + 1, colleges=5,
                                   majors=10, year=settings.graduation_year)
+    if not User.select().where(User.username == PROVINCE).exists():  # a reused database may have it
         accounts.create_user(PROVINCE, "bench-password-1", "province", school_code=None, creator=None)
     seeded = Record.select().count()
     seed_s = time.perf_counter() - t
