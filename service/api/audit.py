@@ -7,6 +7,7 @@ out of scope. The same filters serve the page (/audit), this list and the .xlsx 
 from __future__ import annotations
 
 from datetime import UTC
+from typing import Any
 
 from flask import Response
 from flask_smorest import Blueprint
@@ -25,8 +26,8 @@ from service.services.review_scope import reviewer_or_admin_roles
 blp = Blueprint("audit", __name__, url_prefix="/api/v1", description="审计")
 
 _TEXT = validate.Length(max=trail.MAX_TEXT, error=f"不能超过{trail.MAX_TEXT}个字符")
-_INT = {"invalid": "应为整数", "too_large": "数值过大"}
-_TIME = {"invalid": "时间格式不正确，应为 ISO 8601（如 2021-05-01T08:00:00+08:00）"}
+_INT: dict[str, str | list[Any] | dict[Any, Any]] = {"invalid": "应为整数", "too_large": "数值过大"}
+_TIME: dict[str, str | list[Any] | dict[Any, Any]] = {"invalid": "时间格式不正确，应为 ISO 8601（如 2021-05-01T08:00:00+08:00）"}
 _RECORD_ID = validate.Range(min=Id.min, max=Id.max, error="记录编号超出范围")
 
 
