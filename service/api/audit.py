@@ -93,7 +93,8 @@ class PageCheckSchema(Schema):
 
 class AuditPageSchema(Schema):
     items = fields.List(fields.Nested(AuditEventSchema))
-    total = fields.Integer()
+    total = fields.Integer(metadata={"description": f"匹配的事件数，最多计到 {trail.COUNT_CAP}"})
+    total_capped = fields.Boolean(metadata={"description": f"true：匹配的事件超过 {trail.COUNT_CAP} 条"})
     page = fields.Integer()
     per_page = fields.Integer()
     chain = fields.Nested(PageCheckSchema, metadata={"description": "本页事件的审计链校验结果"})
@@ -114,7 +115,8 @@ def audit_events(args: dict, actor):
     trail.require_reader(actor)
     result = trail.search(actor, filters_from(args), page=args["page"], per_page=args["per_page"])
     check = page_check.check_page(result.events)
-    return {"items": result.items, "total": result.total, "page": result.page, "per_page": result.per_page,
+    return {"items": result.items, "total": result.total, "total_capped": result.total_capped,
+            "page": result.page, "per_page": result.per_page,
             "chain": {"checked": check.checked, "ok": check.ok, "summary": check.summary, "broken": check.broken}}
 
 

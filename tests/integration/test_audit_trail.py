@@ -311,3 +311,20 @@ def test_m0018_indexes_serve_the_newest_first_page_across_schools_and_by_actor(d
         sql, params = trail.newest_first(trail.scoped_query(province, filters)).paginate(1, 50).sql()
         plan = " ".join(str(row) for row in database.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall())
         assert index in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_counting_stops_at_the_cap_and_the_pages_go_on(app, school, monkeypatch) -> None:
+    from service.services.audit_trail import filters as trail
+
+    h = _history(app)
+    events = AuditEvent.select().where(AuditEvent.record == h["record"].id).count()
+    centre = rv.login(app, "centre1")
+    assert centre.get(f"/api/v1/audit?student={MAINLAND['学号']}").get_json()["total_capped"] is False
+    monkeypatch.setattr(trail, "COUNT_CAP", 3)
+    body = centre.get(f"/api/v1/audit?student={MAINLAND['学号']}&per_page=2&page=3").get_json()
+    assert (body["total"], body["total_capped"], len(body["items"])) == (3, True, 2)  # page 3 is past the count
+    ids = [e["id"] for p in range(1, events) for e in
+           centre.get(f"/api/v1/audit?student={MAINLAND['学号']}&per_page=2&page={p}").get_json()["items"]]
+    assert len(ids) == len(set(ids)) == events  # every event, once, newest first
+    page = centre.get(f"/audit?record={MAINLAND['学号']}&per_page=20").get_data(as_text=True)
+    assert "超过 3 条" in page

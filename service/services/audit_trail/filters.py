@@ -37,6 +37,9 @@ MAX_PER_PAGE = audit_query.MAX_PER_PAGE
 MAX_PAGE = 1_000_000
 MAX_TEXT = 64  # record / actor / action / level filters: longer than any stored value
 SCHOOL_CODE_LENGTH = 10
+# Counting stops here: a province holds millions of events, and a page needs to know "more than
+# this many" rather than the exact figure (a count of every event would cost each page a scan).
+COUNT_CAP = 10_000
 
 
 @dataclass
@@ -69,6 +72,7 @@ class TrailPage:
     page: int
     per_page: int
     events: list[AuditEvent] = field(default_factory=list)  # the rows shown, for the chain check
+    total_capped: bool = False  # total is COUNT_CAP: there are more
 
     @property
     def pages(self) -> int:
@@ -177,10 +181,11 @@ def search(actor: Actor, f: TrailFilters, *, page: int = 1, per_page: int = 50) 
     """One page of matching events, newest first, each as `event_view`."""
     validate(f, page=page, per_page=per_page)
     query = scoped_query(actor, f)
-    total = query.count()
+    total = query.select(AuditEvent.id).limit(COUNT_CAP + 1).count()
     events = list(newest_first(query).paginate(page, per_page))
     views = Views()
-    return TrailPage([views.event(ev) for ev in events], total, page, per_page, events)
+    return TrailPage([views.event(ev) for ev in events], min(total, COUNT_CAP), page, per_page, events,
+                     total_capped=total > COUNT_CAP)
 
 
 class Views:
