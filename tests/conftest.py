@@ -75,8 +75,9 @@ def settings(db_url: str, tmp_path: Path, process_file: Path) -> Settings:
 def db(settings: Settings, request: pytest.FixtureRequest):
     """A fresh, migrated database with the configured process deployed and active.
 
-    After the test, every audit chain it wrote must still verify (`gradflow audit verify`), unless
-    the test is marked audit_tampered: whatever a test does through the product keeps the chains whole.
+    After the test, every audit chain it wrote must still verify (`gradflow audit verify`) and every
+    record's history must conform to its BPMN (`gradflow audit conform`), unless the test is marked
+    audit_tampered: whatever a test does through the product keeps the chains whole and the diagram kept.
     """
     from service.services import audit, notify
 
@@ -90,6 +91,10 @@ def db(settings: Settings, request: pytest.FixtureRequest):
         audit.use_key(settings)
         result = audit.verify()
         assert result.ok, f"audit verify after the test: {[(p.chain_key, p.kind) for p in result.problems[:5]]}"
+        from service.services.conformance.run import conform
+
+        conformed = conform(keep=5)
+        assert conformed.ok, f"audit conform after the test: {[(x.record_id, x.message) for x in conformed.findings]}"
     if not handle.is_closed():
         handle.close()
 

@@ -45,5 +45,15 @@ for _command in _feature_commands():
     main.add_command(_command)
 
 
+def _audit_commands() -> list[click.Command]:
+    from service.cli.conform import conform_command
+
+    return [conform_command]
+
+
+for _command in _audit_commands():
+    audit_group.add_command(_command)
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -207,21 +207,41 @@ class StatusTemplate:
     pending: list[engine.PendingStep]
     submitted: bool  # the student has submitted at least once (full report data)
     rejected: bool  # came back from a rejection
+    path: tuple[PathStep, ...] = ()  # the steps that led here from the start, as the audit records them
+
+
+@dataclass(frozen=True)
+class PathStep:
+    """One human step on the way to a template's status (its audit event, without who and when)."""
+
+    task: str
+    action: str
+    role: str
+    level: str
+    decision: str
+    comment: str
+    status_before: str
+    status_after: str
 
 
 def status_templates(definition: ProcessDefinition) -> dict[str, StatusTemplate]:
     """One really-run engine state per reachable status: initial, each level, rejected, the end."""
     out: dict[str, StatusTemplate] = {}
+    path: list[PathStep] = []
 
     def keep(workflow: Any, submitted: bool, rejected: bool) -> None:
         snap = engine.snapshot(definition, workflow)
         out.setdefault(snap.status, StatusTemplate(snap.status, snap.report_status, snap.role, snap.completed,
                                                    engine.dump(definition, workflow), snap.pending, submitted,
-                                                   rejected))
+                                                   rejected, tuple(path)))
 
     def step(workflow: Any, data: dict[str, Any]) -> None:
         pending = engine.pending(definition, workflow)
+        before = engine.snapshot(definition, workflow, pending).status
         engine.complete(definition, workflow, pending[0].task_id, data)
+        done = pending[0]
+        path.append(PathStep(done.task_name, done.action, done.role, done.level, str(data.get("decision", "")),
+                             str(data.get("comment", "")), before, engine.snapshot(definition, workflow).status))
 
     wf = engine.start(definition)
     keep(wf, False, False)
@@ -231,6 +251,7 @@ def status_templates(definition: ProcessDefinition) -> dict[str, StatusTemplate]
         step(wf, {"decision": "approve", "comment": ""})
     keep(wf, True, False)
     wf = engine.start(definition)
+    path.clear()
     step(wf, {})
     step(wf, {"decision": "reject", "comment": "请核对生源所在地"})
     keep(wf, True, True)
@@ -447,18 +468,18 @@ def plan_structure(gen: Generator, colleges: int, majors: int) -> list[tuple[str
 
 def _seed_events(record_id: int, instance_id: int, school_code: str, t: StatusTemplate,
                  definition: ProcessDefinition, now: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """One 'seed' event per record (plus the rejection that sent it back), chained as audit.append
-    would, and the chain's head row."""
+    """The record's history as the service would have written it: its creation at the start, then
+    every step the engine took to reach the template's status (so `gradflow audit conform` finds a
+    seeded province conforming), chained as audit.append would; and the chain's head row."""
     base = {"record": record_id, "instance": instance_id, "school": school_code,
             "actor": "seed", "actor_role": "system", "task": "", "level": "", "decision": "", "comment": "",
             "status_before": "", "process_version": definition.sha256, "created_at": now}
-    events = [{**base, "action": "seed", "status_after": t.status, "data_changed": {"seeded": True}}]
-    if t.rejected:
-        level = definition.meta["levels"][0]
-        events.append({**base, "action": "review", "actor": "seed", "actor_role": level["role"],
-                       "task": level["task"], "level": level["level"], "decision": "reject",
-                       "comment": "请核对生源所在地", "status_before": level["status"], "status_after": t.status,
-                       "data_changed": None})
+    start = t.path[0].status_before if t.path else t.status
+    events = [{**base, "action": "create", "status_after": start, "data_changed": {"seeded": True}}]
+    for p in t.path:
+        events.append({**base, "action": p.action, "actor_role": p.role, "task": p.task, "level": p.level,
+                       "decision": p.decision, "comment": p.comment, "status_before": p.status_before,
+                       "status_after": p.status_after, "data_changed": None})
     head = audit.seed_chain(audit.record_chain(record_id), events)
     return events, head
 

@@ -1,0 +1,32 @@
+"""流程一致性检查 (/audit/conformance): one school's histories replayed against its BPMN, on a page.
+
+The centre checks its own school; an admin or the province picks a school. Every school at once
+is `gradflow audit conform`, run nightly, not a request.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from service.errors import GradflowError
+from service.models import School
+from service.services.actors import Actor
+from service.services.conformance.replay import KINDS
+from service.services.conformance.run import conform_for
+from service.web.common import ADMIN, CENTRE, PROVINCE, page, render_error
+
+bp = Blueprint("web_conformance", __name__, url_prefix="/audit")
+bp.register_error_handler(GradflowError, render_error)
+
+
+@bp.get("/conformance")
+@page(CENTRE, ADMIN, PROVINCE)
+def conformance(actor: Actor) -> str:
+    chooses = actor.is_admin or actor.is_province
+    wanted = request.args.get("school", "")[:16]
+    schools = list(School.select(School.code, School.name).order_by(School.code).tuples()) if chooses else []
+    result = code = None
+    if not chooses or wanted:
+        code, result = conform_for(actor, wanted)
+    return render_template("audit/conformance.html", result=result, school=code, schools=schools,
+                           chooses=chooses, kinds=KINDS)
