@@ -30,6 +30,7 @@ STEPS = [
     "m0015_list_search",
     "m0016_province_roster_index",
     "m0017_name_search_table",
+    "m0018_audit_trail_indexes",
 ]
 
 

@@ -4,7 +4,8 @@ Blueprints: auth (login/logout), student (bind, the three-step report, status), 
 生源管理), centre (dashboard, roster, accounts, process versions), deadline (the centre's
 deadline and extensions), accounts (staff resetting, unlocking, disabling accounts), chase
 (催办名单 under /console/chase), notify (messages, the centre's notification page), process review (the review page before activation, activate, roll back), process studio (the admin's BPMN
-editor under /admin/processes), province (省级: every school's progress and exports, /province), conformance (流程一致性检查,
+editor under /admin/processes), province (省级: every school's progress and exports, /province),
+audit (审计日志 for the centre, admins and the province, /audit), conformance (流程一致性检查,
 /audit/conformance).
 Views parse the form, call a
 service and render; the services hold every rule.
@@ -18,6 +19,7 @@ from flask import Flask
 def register_web(app: Flask) -> None:
     from service.web import (
         account_pages,
+        audit_pages,
         auth_pages,
         centre_pages,
         chase_pages,
@@ -35,5 +37,5 @@ def register_web(app: Flask) -> None:
     install_page_helpers(app)
     for module in (auth_pages, student_pages, console_pages, chase_pages, centre_pages, deadline_pages,
                    notify_pages, account_pages, process_review_pages, process_studio_pages, province_pages,
-                   conformance_pages):
+                   audit_pages, conformance_pages):
         app.register_blueprint(module.bp)

@@ -173,9 +173,9 @@ def _nav_items() -> list[tuple[str, str, str]]:
     items: list[tuple[str, str]] = []
     if actor.is_admin:
         items = [("web_centre.process_versions", "流程版本"), ("web_centre.dashboard", "进度"),
-                 ("web_accounts.admin_accounts", "中心账号")]
+                 ("web_accounts.admin_accounts", "中心账号"), ("web_audit.audit_page", "审计日志")]
     elif actor.is_province:
-        items = [("web_province.overview", "全省进度")]
+        items = [("web_province.overview", "全省进度"), ("web_audit.audit_page", "审计日志")]
     else:
         try:
             d = active_definition()
@@ -187,7 +187,7 @@ def _nav_items() -> list[tuple[str, str, str]]:
             items = [("web_console.index", "生源管理"), ("web_centre.dashboard", "进度"),
                      ("web_centre.roster", "学籍导入"), ("web_centre.accounts_page", "账号管理"),
                      ("web_deadline.deadline_page", "截止时间"), ("web_notify.centre_notifications", "消息通知"),
-                     ("web_centre.process_versions", "流程版本")]
+                     ("web_centre.process_versions", "流程版本"), ("web_audit.audit_page", "审计日志")]
         elif actor.role in review_scope.reviewer_roles(actor):
             items = [("web_console.index", "生源管理")]
     if items and not (actor.is_admin or actor.is_province):

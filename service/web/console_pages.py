@@ -23,6 +23,8 @@ from service.codes import REGION, get_codes
 from service.errors import GradflowError, InvalidInput
 from service.services import audit_query, exports, majors, records, reviews
 from service.services.actors import Actor
+from service.services.audit_trail import since_rejection
+from service.services.audit_trail.labels import ACTION_LABELS
 from service.services.on_behalf.submit import submit_on_behalf
 from service.services.records_query import RecordFilters, search
 from service.services.review_scope import known_report_statuses, known_statuses, needs_full_id
@@ -36,12 +38,7 @@ bp.register_error_handler(GradflowError, render_error)
 PER_PAGE_CHOICES = (20, 50, 100)
 FILTER_KEYS = ("q", "review_status", "report_status", "origin_province", "origin_city", "major", "college",
                "per_page")
-# How audit actions read in 审核记录 (decisions are shown as 通过 / 不通过 instead).
-ACTION_LABELS = {"create": "创建记录", "bind": "绑定学籍", "submit": "提交", "save_draft": "保存草稿", "edit": "编辑",
-                 "add": "添加", "review": "审核", "view_id_number": "查看完整证件号码", "migrate": "迁移流程版本",
-                 "submit_on_behalf": "代为提交",
-                 "password_recovered": "学生找回密码", "password_reset": "重置密码", "account_unlocked": "解除锁定",
-                 "account_disabled": "停用账号", "account_enabled": "启用账号"}
+# How audit actions read in 审核记录 (decisions are shown as 通过 / 不通过 instead): ACTION_LABELS.
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -153,8 +150,11 @@ def record(record_id: int, actor: Actor) -> str | Response | tuple[str, int]:
     reveal = request.args.get("reveal") == "1"
     detail = records.get_record(actor, record_id, reveal_id=reveal, settings=settings())
     history = audit_query.record_history(actor, record_id)
+    since = since_rejection.from_history(history)
     return render_template(
         "console/record.html", record=detail, history=history, tab=request.args.get("tab", "info"),
+        rejection=since_rejection.latest_rejection(history), since_rejection=since,
+        changed_fields={c["field"]: c for c in since},
         views={s: forms.field_views(s, detail["category"]) for s, _ in forms.sections()},
         sections=forms.sections(), errors=errors, form=request.form, back=back,
         can_reveal=needs_full_id(actor) and not reveal, action_labels=ACTION_LABELS,

@@ -2,7 +2,8 @@
 
 "In scope" is a record of school 10561, college 1 (the in-scope counselor's grant); "out of scope"
 is a record of another school. Out-of-scope records are 404 (never 403); roles that take no part
-in reviewing get 403 everywhere; anonymous callers get 401.
+in reviewing get 403 everywhere; anonymous callers get 401. The audit trail (list and export) is
+the centre's, the admin's and the province's: everyone else gets 404 there, as if it did not exist.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ ENDPOINTS: dict[str, Endpoint] = {
     "history": Endpoint("GET", "/api/v1/records/{id}/history"),
     "majors": Endpoint("GET", "/api/v1/review/majors"),
     "audit": Endpoint("GET", "/api/v1/audit?record={id}"),
+    "audit_student": Endpoint("GET", "/api/v1/audit?student={no}"),
+    "audit_export": Endpoint("GET", "/api/v1/audit/export.xlsx?record={id}"),
+    "changes": Endpoint("GET", "/api/v1/records/{id}/changes-since-rejection"),
     "export": Endpoint("GET", "/api/v1/records/export.xlsx?q={no}"),
     "signoff": Endpoint("GET", "/api/v1/records/{id}/signoff.pdf"),
     "signoff_major": Endpoint("GET", "/api/v1/records/signoff.pdf?major={major}"),
@@ -43,31 +47,34 @@ ENDPOINTS: dict[str, Endpoint] = {
 }
 
 # role -> endpoint -> (status for the in-scope record, status for the out-of-scope record)
+AUDIT = ("audit", "audit_student", "audit_export")
 EXPECTED: dict[str, dict[str, tuple[int, int]]] = {
-    "student": {e: (403, 403) for e in ENDPOINTS},
-    # 省级 reads only through its own endpoints (progress, exports): no record endpoint at all
-    "province": {e: (403, 403) for e in ENDPOINTS},
+    "student": {e: (404, 404) if e in AUDIT else (403, 403) for e in ENDPOINTS},
+    # 省级 reads only through its own endpoints (progress, exports) and every school's audit trail
+    "province": {e: (200, 200) if e in AUDIT else (403, 403) for e in ENDPOINTS},
     "anonymous": {e: (401, 401) for e in ENDPOINTS},
     "counselor_in": {
         "list": (200, 200), "get": (200, 404), "edit": (200, 404), "add": (201, 404), "review": (200, 404),
-        "batch": (200, 200), "history": (200, 404), "majors": (200, 200), "audit": (403, 403),
+        "batch": (200, 200), "history": (200, 404), "majors": (200, 200), "audit": (404, 404),
+        "audit_student": (404, 404), "audit_export": (404, 404), "changes": (200, 404),
         "export": (200, 200), "signoff": (200, 404), "signoff_major": (200, 200),
         "on_behalf": (409, 404),  # the record waits for this counselor's review, not for the student
     },
     "counselor_out": {
         "list": (200, 200), "get": (404, 404), "edit": (404, 404), "add": (404, 404), "review": (404, 404),
-        "batch": (200, 200), "history": (404, 404), "majors": (200, 200), "audit": (403, 403),
-        "export": (200, 200), "signoff": (404, 404), "signoff_major": (200, 200), "on_behalf": (404, 404),
+        "batch": (200, 200), "history": (404, 404), "majors": (200, 200), "audit": (404, 404),
+        "audit_student": (404, 404), "audit_export": (404, 404), "changes": (404, 404), "export": (200, 200), "signoff": (404, 404), "signoff_major": (200, 200), "on_behalf": (404, 404),
     },
     "centre": {  # the in-scope record waits for the counselor, so the centre's review and edit are 409s
         "list": (200, 200), "get": (200, 404), "edit": (409, 404), "add": (201, 404), "review": (409, 404),
         "batch": (200, 200), "history": (200, 404), "majors": (200, 200), "audit": (200, 200),
+        "audit_student": (200, 200), "audit_export": (200, 200), "changes": (200, 404),
         "export": (200, 200), "signoff": (200, 404), "signoff_major": (200, 200), "on_behalf": (409, 404),
     },
     "admin": {  # reads everything, changes nothing (not a BPMN lane)
         "list": (200, 200), "get": (200, 200), "edit": (403, 403), "add": (403, 403), "review": (403, 403),
         "batch": (403, 403), "history": (200, 200), "majors": (403, 403), "audit": (200, 200),
-        "export": (200, 200), "signoff": (200, 200), "signoff_major": (200, 200), "on_behalf": (403, 403),
+        "audit_student": (200, 200), "audit_export": (200, 200), "changes": (200, 200), "export": (200, 200), "signoff": (200, 200), "signoff_major": (200, 200), "on_behalf": (403, 403),
     },
 }
 # For these, a 200 does not say whether the record was visible; the body does.
@@ -76,10 +83,11 @@ VISIBLE = {
     "batch": lambda body: body["succeeded"] == 1 or any(
         s["reason"] in ("already_reviewed", "not_at_your_level") for s in body["skipped"]),
     "audit": lambda body: body["total"] > 0,
+    "audit_student": lambda body: body["total"] > 0,
 }
 SEES = {  # (in, out) visibility for the endpoints in VISIBLE, when the call is a 200
     "counselor_in": (True, False), "counselor_out": (False, False), "centre": (True, False),
-    "admin": (True, True),
+    "admin": (True, True), "province": (True, True),
 }
 
 
@@ -186,3 +194,28 @@ def test_on_behalf_authorization(app, rejected_added, role: str) -> None:
     for resp in (out, inside):
         if resp.status_code >= 400:
             assert set(resp.get_json()) == {"code", "message", "details"}
+
+
+# The 审计日志 page and its export (server-rendered; the login is the page's form).
+AUDIT_PAGE_EXPECTED = {  # role -> (/audit, /audit/export.xlsx)
+    "student": (404, 404), "counselor_in": (404, 404), "counselor_out": (404, 404), "centre": (200, 200),
+    "admin": (200, 200), "province": (200, 200), "anonymous": (302, 302),
+}
+
+
+def test_audit_page_table_covers_every_role() -> None:
+    assert set(AUDIT_PAGE_EXPECTED) == set(ROLES)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_audit_page_authorization(app, setup, role: str) -> None:
+    rec_in = setup["in"][0]
+    if role == "anonymous":
+        client = app.test_client()
+    else:
+        client, _ = rv.page_login(app, role, None if role in ("admin", "province") else "10561")
+    page = client.get(f"/audit?record={rec_in.id}")
+    export = client.get(f"/audit/export.xlsx?record={rec_in.id}")
+    assert (page.status_code, export.status_code) == AUDIT_PAGE_EXPECTED[role], role
+    if page.status_code == 200:
+        assert f'data-record-id="{rec_in.id}"' in page.get_data(as_text=True)
