@@ -1,0 +1,72 @@
+"""One streamed pass over a scope's status-changing audit events, as stays.
+
+An event changes a record's status when its status_after is set and differs from status_before
+(the create event enters the first status from ''). Consecutive such events of one record bound
+a stay: the record was in the earlier event's status_after from its time to the later event's
+time, and the later event's actor ended it. The last stay of a record is open (left is None).
+
+The events are read once, ordered by (record_id, seq), with only the columns a stay needs; the
+accumulators (durations, backlog, burndown) each take every stay, so a page computes all of them
+in that one pass whatever the number of records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from service.models import AuditEvent, Record
+from service.services.analytics.filters import Scope
+
+
+@dataclass(frozen=True, slots=True)
+class Stay:
+    record_id: int
+    status: str
+    entered: datetime  # naive UTC
+    left: datetime | None  # None: the record is still in this status (up to the pass's end)
+    left_by: str = ""  # the actor whose event ended the stay
+    left_school: str = ""
+
+
+class Accumulator(Protocol):
+    def add(self, stay: Stay) -> None: ...
+
+
+def stays(scope: Scope, until: datetime | None = None) -> Iterator[Stay]:
+    """Every stay of the records in scope, from events before `until` (naive UTC; None: all)."""
+    where = (AuditEvent.record.is_null(False) & (AuditEvent.status_after != "")
+             & (AuditEvent.status_after != AuditEvent.status_before))
+    if until is not None:
+        where &= AuditEvent.created_at < until
+    query = scope.records(
+        AuditEvent.select(AuditEvent.record, AuditEvent.status_after, AuditEvent.created_at, AuditEvent.actor,
+                          AuditEvent.school)
+        .join(Record, on=(AuditEvent.record == Record.id))
+        .where(where)
+        .order_by(AuditEvent.record, AuditEvent.seq))
+    current: int | None = None
+    status, entered = "", None
+    for record_id, after, at, actor, school in query.tuples().iterator():
+        if record_id != current:
+            if current is not None and entered is not None:
+                yield Stay(current, status, entered, None)
+            current, entered = record_id, None
+        if entered is not None:
+            yield Stay(record_id, status, entered, at, actor, school or "")
+        status, entered = after, at
+    if current is not None and entered is not None:
+        yield Stay(current, status, entered, None)
+
+
+def run(scope: Scope, accumulators: Iterable[Accumulator], until: datetime | None = None) -> int:
+    """Feed every stay to every accumulator; returns the number of stays."""
+    adds = [a.add for a in accumulators]
+    n = 0
+    for stay in stays(scope, until):
+        n += 1
+        for add in adds:
+            add(stay)
+    return n
