@@ -4,7 +4,8 @@ Blueprints: auth (login/logout), student (bind, the three-step report, status), 
 生源管理), centre (dashboard, roster, accounts, process versions), deadline (the centre's
 deadline and extensions), accounts (staff resetting, unlocking, disabling accounts), chase
 (催办名单 under /console/chase), notify (messages, the centre's notification page), process review (the review page before activation, activate, roll back), process studio (the admin's BPMN
-editor under /admin/processes), province (省级: every school's progress and exports, /province).
+editor under /admin/processes), province (省级: every school's progress and exports, /province),
+analytics (the dashboards' process analytics exports, /analytics).
 Views parse the form, call a
 service and render; the services hold every rule.
 """
@@ -17,6 +18,7 @@ from flask import Flask
 def register_web(app: Flask) -> None:
     from service.web import (
         account_pages,
+        analytics_pages,
         auth_pages,
         centre_pages,
         chase_pages,
@@ -32,5 +34,6 @@ def register_web(app: Flask) -> None:
 
     install_page_helpers(app)
     for module in (auth_pages, student_pages, console_pages, chase_pages, centre_pages, deadline_pages,
-                   notify_pages, account_pages, process_review_pages, process_studio_pages, province_pages):
+                   notify_pages, account_pages, process_review_pages, process_studio_pages, province_pages,
+                   analytics_pages):
         app.register_blueprint(module.bp)

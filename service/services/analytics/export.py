@@ -21,7 +21,8 @@ from service.services.analytics.tables import TABLE_KEYS, Table, one_table
 def table_xlsx(table: Table) -> bytes:
     out = io.BytesIO()
     widths = [max(10.0, min(40.0, 2.2 * len(h))) for h in table.headers]
-    with SheetStream(out, table.title[:31], table.headers, widths) as sheet:
+    sheet_name = "".join(ch for ch in table.title if ch not in '[]:*?/\\')[:31]  # Excel refuses these in names
+    with SheetStream(out, sheet_name, table.headers, widths) as sheet:
         for row in table.rows:
             sheet.write_row(row)
         if table.note:

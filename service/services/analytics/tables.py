@@ -81,7 +81,7 @@ class Report:
     backlog: BacklogSeries
     burndown: Burndown
     levels: list[str]
-    level_statuses: list[str]
+    end_statuses: list[str]
 
     def tables(self) -> dict[str, Table]:
         tables = [durations_table(self.durations), rejection_rates_table(self.rejections),
@@ -100,7 +100,7 @@ def report(scope: Scope, settings: Settings) -> Report:
     burn = project(history.result(labels), labels.end_statuses,
                    expected_total(scope, settings.graduation_year), deadline_of(scope, settings))
     return Report(durations.result(labels), rejections(scope), throughput(scope), backlog.result(labels), burn,
-                  labels.levels, [labels.level_status[lv] for lv in labels.levels])
+                  labels.levels, labels.end_statuses)
 
 
 def one_table(key: str, scope: Scope, settings: Settings) -> Table:

@@ -1,0 +1,65 @@
+"""The centre's dashboard shows the analytics: charts' data, the tables with the hand-computed
+figures of the fixed history, working .xlsx exports (audited), and a bad filter as a 422 page."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from html import unescape
+
+import openpyxl
+
+from service import clock
+from service.models import AuditEvent
+from tests.support import analytics_history as h
+from tests.support import reviewing as rv
+
+
+def _table(html: str, key: str) -> list[list[str]]:
+    body = re.search(rf'<table class="grid" id="table-{key}">(.*?)</table>', html, re.S)
+    assert body, key
+    rows = re.findall(r"<tr>(.*?)</tr>", body.group(1), re.S)
+    return [[unescape(c).strip() for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r, re.S)] for r in rows]
+
+
+def test_dashboard_tables_charts_and_exports(app, db, settings) -> None:
+    h.build(settings)
+    with clock.fixed(h.NOW):
+        client, _ = rv.page_login(app, "cent1", "10561")
+        page = client.get("/centre/dashboard")
+        assert page.status_code == 200
+        html = page.get_data(as_text=True)
+        assert "按当前进度，截止日预计完成 29%" in html and "最近 7 天" in html
+        burn = _table(html, "burndown")
+        assert burn[0] == ["日期", "当日完成", "累计完成", "未完成", "完成率（%）"]
+        assert burn[1] == ["2026-10-01", "0", "0", "7", "0"] and burn[4] == ["2026-10-04", "1", "2", "5", "28.6"]
+        assert _table(html, "durations")[1] == ["未提交", "4", "13.5", "40.8", "1"]
+        assert _table(html, "rejection_rates")[1:] == [["二级", "5", "2", "40"], ["中心", "3", "1", "33.3"]]
+        assert _table(html, "rejection_reasons")[1] == ["请核对 生源地！", "2", "66.7"]
+        assert ["2026-10-03", "10561", "cent1", "cent1", "1"] in _table(html, "throughput")
+        assert _table(html, "backlog")[2] == ["2026-10-02", "2", "0", "1", "1", "1"]
+        # the chart draws the same figures (JSON in data-chart, read by static/js/analytics.js)
+        chart = json.loads(unescape(re.search(r"id=\"chart-burndown\"[^>]*data-chart='([^']*)'", html).group(1)))
+        assert chart["completed"] == [0, 1, 1, 2, 2, 2, 2, 2, 2, 2] and chart["projection"]["end"] == 2
+        assert chart["projection"]["to"] == "2026-10-15"
+        assert "<script>" not in html  # CSP: scripts only from files
+        # every table exports; each export is audited
+        before = AuditEvent.select().where(AuditEvent.action == "export").count()
+        links = re.findall(r'href="(/analytics/export\.xlsx\?[^"]+)"', html)
+        assert len(links) == 6
+        for link in links:
+            r = client.get(unescape(link))
+            assert r.status_code == 200, link
+            openpyxl.load_workbook(io.BytesIO(r.data))
+        assert AuditEvent.select().where(AuditEvent.action == "export").count() == before + 6
+        # a filter narrows the tables: only 10-02, only cent1
+        html = client.get("/centre/dashboard?since=2026-10-02&until=2026-10-02&reviewer=cent1").get_data(as_text=True)
+        assert _table(html, "throughput")[1:] == [["2026-10-02", "10561", "cent1", "cent1", "1"]]
+        bad = client.get("/centre/dashboard?since=2026-02-30")
+        assert bad.status_code == 422 and "日期格式应为" in bad.get_data(as_text=True)
+        assert client.get("/analytics/export.xlsx?table=nope").status_code == 422
+        rv.user("stuX", "student", rv.School.get_by_id("10561"))
+        student, _ = rv.page_login(app, "stuX", "10561")
+        assert student.get("/analytics/export.xlsx?table=burndown").status_code == 403
+        assert student.get("/centre/dashboard").status_code == 403
