@@ -14,12 +14,14 @@ Beijing times (October 2026; default BPMN 未提交 → 二级待审 → 中心�
   E  never submitted (未提交), in the other college (外国语学院)
 
 "Now" for the figures is 10-10 12:00 Beijing; the deadline 10-15 12:00 Beijing (five days later).
+`build(settings, shift=timedelta(days=n))` moves every time by whole days (the browser test, whose
+server runs on the real clock, ends the history on today's Beijing date instead of 10-10).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from service import clock
 from service.db import write_transaction
@@ -47,14 +49,19 @@ class History:
     centre: Actor
 
 
-def build(settings) -> History:  # noqa: ANN001 - the Settings fixture
+def shift_to_today() -> timedelta:
+    """The whole-day shift that makes NOW's Beijing date today's."""
+    return timedelta(days=(clock.beijing_date(clock.now()) - NOW.date()).days)
+
+
+def build(settings, shift: timedelta = timedelta(0)) -> History:  # noqa: ANN001 - the Settings fixture
     w = rv.make_world()
     coun = Actor("coun1", "counselor", w.school.code)
     cent = Actor("cent1", "centre", w.school.code)
     rv.user("coun1", "counselor", w.school)
     rv.user("cent1", "centre", w.school)
     records: dict[str, Record] = {}
-    with clock.fixed(at("10-01", "09:00")):
+    with clock.fixed(at("10-01", "09:00") + shift):
         for key in "ABCDE":
             major = w.m3 if key == "E" else w.m1
             report, st = rv.report_for(w, major)
@@ -79,10 +86,10 @@ def build(settings) -> History:  # noqa: ANN001 - the Settings fixture
         ("B", "10-04 18:00", cent, "approve", ""), ("D", "10-04 21:00", None, None, ""),
     ]
     for key, when, who, decision, comment in steps:
-        with clock.fixed(at(*when.split())):
+        with clock.fixed(at(*when.split()) + shift):
             complete_task(records[key].id, who or student(key), decision=decision, comment=comment)
     rv.roster_student(w, w.m1)  # two eligible students who never bound: the total is 5 + 2 = 7
     rv.roster_student(w, w.m3)
-    with clock.fixed(NOW):
-        deadline_store.set_deadline(cent, settings, deadline=DEADLINE)
+    with clock.fixed(NOW + shift):
+        deadline_store.set_deadline(cent, settings, deadline=DEADLINE + shift)
     return History(w, records, coun, cent)
