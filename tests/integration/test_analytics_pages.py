@@ -63,3 +63,19 @@ def test_dashboard_tables_charts_and_exports(app, db, settings) -> None:
         student, _ = rv.page_login(app, "stuX", "10561")
         assert student.get("/analytics/export.xlsx?table=burndown").status_code == 403
         assert student.get("/centre/dashboard").status_code == 403
+
+
+def test_province_school_page_shows_that_schools_analytics(app, db, settings) -> None:
+    h.build(settings)
+    rv.user("sheng", "province", None)
+    with clock.fixed(h.NOW):
+        client, _ = rv.page_login(app, "sheng", None)
+        html = client.get("/province/schools/10561").get_data(as_text=True)
+        assert "按当前进度，截止日预计完成 29%" in html
+        assert _table(html, "rejection_rates")[1:] == [["二级", "5", "2", "40"], ["中心", "3", "1", "33.3"]]
+        links = re.findall(r'href="(/analytics/export\.xlsx\?[^"]+)"', html)
+        assert links and all("school=10561" in unescape(x) for x in links)
+        assert client.get(unescape(links[0])).status_code == 200
+        # the other school has no history: empty tables, no error; the ?school= of the query cannot widen it
+        other = client.get("/province/schools/10562?school=10561").get_data(as_text=True)
+        assert _table(other, "rejection_rates")[1:] == [["二级", "0", "0", "0"], ["中心", "0", "0", "0"]]
