@@ -145,3 +145,14 @@ def test_burndown_and_projection_by_hand(history, settings) -> None:
     with clock.fixed(h.at("10-16", "12:00")):
         after = burndown.burndown(_scope(history), settings)
     assert after.deadline_passed and after.sentence == "截止时间已过，目前完成 29%"
+
+
+def test_stays_are_the_same_whatever_the_chunk_of_records(history) -> None:
+    from service.services.analytics import timeline
+
+    scope = _scope(history)
+    whole = list(timeline.stays(scope))
+    # status-changing events: A 4 (create, submit, 2 approvals), B 6, C 4, D 4, E 1 (create) = 19, each
+    # starting a stay: 14 closed (the 4 + 5 + 3 + 2 of test_durations_by_hand) and 5 open, one per record
+    assert len(whole) == 19 and sum(s.left is None for s in whole) == 5
+    assert list(timeline.stays(scope, chunk=2)) == whole == list(timeline.stays(scope, chunk=1))
