@@ -9,6 +9,7 @@ import re
 from html import unescape
 
 import openpyxl
+import pytest
 
 from service import clock
 from service.models import AuditEvent
@@ -79,3 +80,23 @@ def test_province_school_page_shows_that_schools_analytics(app, db, settings) ->
         # the other school has no history: empty tables, no error; the ?school= of the query cannot widen it
         other = client.get("/province/schools/10562?school=10561").get_data(as_text=True)
         assert _table(other, "rejection_rates")[1:] == [["二级", "0", "0", "0"], ["中心", "0", "0", "0"]]
+
+
+HOSTILE_PAGE_QUERIES = [
+    "since=2026-02-30", "since=20261001", "until=99999-01-01", "since=2026-10-05&until=2026-10-01",
+    "since=1999-12-31", "reviewer=a%00b", "college=abc", "college=99999999999", "major=-3",
+    "school=10562", "school=%00", "since=" + "9" * 5000,
+    "&".join(f"major={i}" for i in range(1, 102)),
+]
+
+
+@pytest.mark.parametrize("query", HOSTILE_PAGE_QUERIES)
+def test_hostile_dashboard_filters_are_4xx_pages_in_chinese(app, db, settings, query: str) -> None:
+    h.build(settings)
+    client, _ = rv.page_login(app, "cent1", "10561")
+    for path in ("/centre/dashboard", "/analytics/export.xlsx?table=durations&"):
+        r = client.get(f"{path}{'' if path.endswith('&') else '?'}{query}")
+        assert 400 <= r.status_code < 500, (path, query, r.status_code)
+        text = r.get_data(as_text=True)
+        assert re.search(r"[\u4e00-\u9fff]", text) and "Traceback" not in text
+    assert AuditEvent.select().where(AuditEvent.action == "export").count() == 0  # nothing exported
