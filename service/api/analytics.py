@@ -40,6 +40,11 @@ class AnalyticsArgs(Schema):
     until = fields.Date(load_default=None, metadata={"description": "结束日期（北京时间，含）"})
 
 
+class DurationArgs(AnalyticsArgs):
+    by = fields.String(load_default="", validate=validate.OneOf(["", *durations.BY]),
+                       metadata={"description": "再按学校、院系、专业或审核人（结束该停留者）分组：school、college、major、reviewer"})
+
+
 class RejectionArgs(AnalyticsArgs):
     top = fields.Integer(load_default=rejections.TOP_REASONS, validate=validate.Range(min=1, max=rejections.MAX_TOP))
 
@@ -63,19 +68,31 @@ class DurationSchema(Schema):
     open = fields.Integer(metadata={"description": "仍在该状态的记录数"})
 
 
+class GroupDurationSchema(Schema):
+    group = fields.String()
+    status = fields.String()
+    count = fields.Integer()
+    median_hours = fields.Float(allow_none=True)
+    p90_hours = fields.Float(allow_none=True)
+
+
 class DurationsSchema(Schema):
     filters = fields.Dict()
     statuses = fields.List(fields.Nested(DurationSchema))
+    by = fields.String()
+    groups = fields.List(fields.Nested(GroupDurationSchema), metadata={"description": "by 不为空时：每组每状态"})
 
 
 @blp.route("/durations", methods=["GET"])
 @login_required(roles=analytics_roles)
-@blp.arguments(AnalyticsArgs, location="query")
+@blp.arguments(DurationArgs, location="query")
 @blp.response(200, DurationsSchema)
 def durations_view(args: dict, actor):
-    """各状态停留时间（中位数、P90，小时）"""
+    """各状态停留时间（中位数、P90，小时），可再按学校、院系、专业或审核人分组"""
     scope = _scope(args, actor)
-    return {"filters": scope.filters.as_dict(), "statuses": durations.status_durations(scope)}
+    by = args["by"]
+    return {"filters": scope.filters.as_dict(), "statuses": durations.status_durations(scope), "by": by,
+            "groups": durations.durations_by(scope, by) if by else []}
 
 
 class LevelRateSchema(Schema):

@@ -156,3 +156,19 @@ def test_stays_are_the_same_whatever_the_chunk_of_records(history) -> None:
     # starting a stay: 14 closed (the 4 + 5 + 3 + 2 of test_durations_by_hand) and 5 open, one per record
     assert len(whole) == 19 and sum(s.left is None for s in whole) == 5
     assert list(timeline.stays(scope, chunk=2)) == whole == list(timeline.stays(scope, chunk=1))
+
+
+def test_durations_by_reviewer_and_by_college_by_hand(history) -> None:
+    by_reviewer = {(g.group, g.status): (g.count, g.median_hours, g.p90_hours)
+                   for g in durations.durations_by(_scope(history), "reviewer")}
+    # every 二级待审 stay ended with coun1's decision: [4, 6, 12, 24, 24] → 12, p90 24; every 中心待审 one with
+    # cent1's: [10, 20, 24] → 20, 23.2; 未提交 and 不同意 stays end with the student's (re)submission.
+    assert by_reviewer == {
+        ("coun1", "二级待审"): (5, 12.0, 24.0), ("cent1", "中心待审"): (3, 20.0, 23.2),
+        ("stuA", "未提交"): (1, 1.0, 1.0), ("stuB", "未提交"): (1, 3.0, 3.0), ("stuC", "未提交"): (1, 24.0, 24.0),
+        ("stuD", "未提交"): (1, 48.0, 48.0), ("stuB", "不同意"): (1, 24.0, 24.0), ("stuD", "不同意"): (1, 12.0, 12.0),
+    }
+    # A–D are in 计算机科学与工程学院, E (外国语学院) has no finished stay: one college, the overall figures
+    by_college = [(g.group, g.status, g.count, g.median_hours) for g in durations.durations_by(_scope(history), "college")]
+    assert by_college == [("计算机科学与工程学院", "未提交", 4, 13.5), ("计算机科学与工程学院", "二级待审", 5, 12.0),
+                          ("计算机科学与工程学院", "中心待审", 3, 20.0), ("计算机科学与工程学院", "不同意", 2, 18.0)]

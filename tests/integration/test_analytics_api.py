@@ -40,6 +40,9 @@ def test_the_api_returns_the_hand_computed_figures(app, history) -> None:
         assert burn["sentence"] == "按当前进度，截止日预计完成 29%" and "最近 7 天" in burn["rule"]
         dur = {s["status"]: s for s in api.get("/api/v1/analytics/durations").get_json()["statuses"]}
         assert (dur["未提交"]["median_hours"], dur["未提交"]["p90_hours"]) == (13.5, 40.8)
+        groups = api.get("/api/v1/analytics/durations?by=reviewer").get_json()["groups"]
+        assert {"group": "cent1", "status": "中心待审", "count": 3, "median_hours": 20.0, "p90_hours": 23.2} in groups
+        assert api.get("/api/v1/analytics/durations?by=nobody").status_code == 422
         rej = api.get("/api/v1/analytics/rejections?top=1").get_json()
         assert [(x["level"], x["rate"]) for x in rej["levels"]] == [("二级", 40.0), ("中心", 33.3)]
         assert [(x["text"], x["count"]) for x in rej["reasons"]] == [("请核对 生源地！", 2)]

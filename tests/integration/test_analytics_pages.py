@@ -37,6 +37,8 @@ def test_dashboard_tables_charts_and_exports(app, db, settings) -> None:
         assert burn[1] == ["2026-10-01", "0", "0", "7", "0"] and burn[4] == ["2026-10-04", "1", "2", "5", "28.6"]
         assert _table(html, "durations")[1] == ["未提交", "4", "13.5", "40.8", "1"]
         assert _table(html, "rejection_rates")[1:] == [["二级", "5", "2", "40"], ["中心", "3", "1", "33.3"]]
+        assert ["coun1", "二级待审", "5", "12", "24"] in _table(html, "durations_by_reviewer")
+        assert _table(html, "durations_by_college")[1] == ["计算机科学与工程学院", "未提交", "4", "13.5", "40.8"]
         assert _table(html, "rejection_reasons")[1] == ["请核对 生源地！", "2", "66.7"]
         assert ["2026-10-03", "10561", "cent1", "cent1", "1"] in _table(html, "throughput")
         assert _table(html, "backlog")[2] == ["2026-10-02", "2", "0", "1", "1", "1"]
@@ -48,12 +50,12 @@ def test_dashboard_tables_charts_and_exports(app, db, settings) -> None:
         # every table exports; each export is audited
         before = AuditEvent.select().where(AuditEvent.action == "export").count()
         links = re.findall(r'href="(/analytics/export\.xlsx\?[^"]+)"', html)
-        assert len(links) == 6
+        assert len(links) == 8  # the six charts' tables and the durations by college and by reviewer
         for link in links:
             r = client.get(unescape(link))
             assert r.status_code == 200, link
             openpyxl.load_workbook(io.BytesIO(r.data))
-        assert AuditEvent.select().where(AuditEvent.action == "export").count() == before + 6
+        assert AuditEvent.select().where(AuditEvent.action == "export").count() == before + 8
         # a filter narrows the tables: only 10-02, only cent1
         html = client.get("/centre/dashboard?since=2026-10-02&until=2026-10-02&reviewer=cent1").get_data(as_text=True)
         assert _table(html, "throughput")[1:] == [["2026-10-02", "10561", "cent1", "cent1", "1"]]

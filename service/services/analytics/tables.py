@@ -18,7 +18,7 @@ from service.services.analytics import durations as durations_mod
 from service.services.analytics import timeline
 from service.services.analytics.backlog import Backlog, BacklogSeries
 from service.services.analytics.burndown import Burndown, deadline_of, expected_total, project
-from service.services.analytics.durations import Durations, StatusDuration
+from service.services.analytics.durations import Durations, GroupDuration, GroupedDurations, StatusDuration
 from service.services.analytics.filters import Scope, process_labels
 from service.services.analytics.rejections import Rejections, rejections
 from service.services.analytics.throughput import Throughput, throughput
@@ -41,6 +41,17 @@ def durations_table(rows: list[StatusDuration]) -> Table:
     return Table("durations", "各状态停留时间", ["状态", "已结束次数", "中位数（小时）", "P90（小时）", "仍在该状态"],
                  [[r.status, str(r.count), _num(r.median_hours), _num(r.p90_hours), str(r.open)] for r in rows],
                  "按离开该状态的时间计入日期范围；P90 为第 90 百分位（线性插值）")
+
+
+BY_LABELS = {"school": "学校", "college": "院系", "major": "专业", "reviewer": "审核人"}
+
+
+def durations_by_table(by: str, rows: list[GroupDuration]) -> Table:
+    label = BY_LABELS[by]
+    note = ("按结束该停留的审核人（或学生本人提交）分组" if by == "reviewer" else f"按记录所在{label}分组")
+    return Table(f"durations_by_{by}", f"各{label}停留时间", [label, "状态", "已结束次数", "中位数（小时）", "P90（小时）"],
+                 [[r.group, r.status, str(r.count), _num(r.median_hours), _num(r.p90_hours)] for r in rows],
+                 note + "；日期范围与审核人筛选同上表")
 
 
 def rejection_rates_table(r: Rejections) -> Table:
@@ -76,6 +87,8 @@ class Report:
     """Everything the dashboard shows, from one pass over the events and two GROUP BY queries."""
 
     durations: list[StatusDuration]
+    by_college: list[GroupDuration]
+    by_reviewer: list[GroupDuration]
     rejections: Rejections
     throughput: Throughput
     backlog: BacklogSeries
@@ -84,7 +97,8 @@ class Report:
     end_statuses: list[str]
 
     def tables(self) -> dict[str, Table]:
-        tables = [durations_table(self.durations), rejection_rates_table(self.rejections),
+        tables = [durations_table(self.durations), durations_by_table("college", self.by_college),
+                  durations_by_table("reviewer", self.by_reviewer), rejection_rates_table(self.rejections),
                   rejection_reasons_table(self.rejections), throughput_table(self.throughput),
                   backlog_table(self.backlog), burndown_table(self.burndown)]
         return {t.key: t for t in tables}
@@ -96,15 +110,20 @@ def report(scope: Scope, settings: Settings) -> Report:
     labels = process_labels(scope.school_code)
     undated = dataclasses.replace(scope, filters=dataclasses.replace(scope.filters, since=None, until=None))
     durations, backlog, history = Durations(scope), Backlog(scope), Backlog(undated)
-    timeline.run(scope, [durations, backlog, history])
+    by_college, by_reviewer = GroupedDurations(scope, "college"), GroupedDurations(scope, "reviewer")
+    timeline.run(scope, [durations, by_college, by_reviewer, backlog, history])
     burn = project(history.result(labels), labels.end_statuses,
                    expected_total(scope, settings.graduation_year), deadline_of(scope, settings))
-    return Report(durations.result(labels), rejections(scope), throughput(scope), backlog.result(labels), burn,
+    return Report(durations.result(labels), by_college.grouped_result(labels), by_reviewer.grouped_result(labels),
+                  rejections(scope), throughput(scope), backlog.result(labels), burn,
                   labels.levels, labels.end_statuses)
 
 
 def one_table(key: str, scope: Scope, settings: Settings) -> Table:
     """A single table by key (KeyError for an unknown one); computes only what it needs."""
+    if key.startswith("durations_by_") and key[len("durations_by_"):] in durations_mod.BY:
+        by = key[len("durations_by_"):]
+        return durations_by_table(by, durations_mod.durations_by(scope, by))
     builders: dict[str, Callable[[], Table]] = {
         "durations": lambda: durations_table(durations_mod.status_durations(scope)),
         "rejection_rates": lambda: rejection_rates_table(rejections(scope)),
@@ -116,7 +135,7 @@ def one_table(key: str, scope: Scope, settings: Settings) -> Table:
     return builders[key]()
 
 
-TABLE_KEYS = ("durations", "rejection_rates", "rejection_reasons", "throughput", "backlog", "burndown")
+TABLE_KEYS = ("durations", *(f"durations_by_{by}" for by in durations_mod.BY), "rejection_rates", "rejection_reasons", "throughput", "backlog", "burndown")
 
 
 def as_json(table: Table) -> dict[str, Any]:

@@ -31,23 +31,29 @@ class Stay:
     entered: datetime  # naive UTC
     left: datetime | None  # None: the record is still in this status (up to the pass's end)
     left_by: str = ""  # the actor whose event ended the stay
-    left_school: str = ""
+    school: str = ""  # the record's school, college and major (for breakdowns)
+    college: int | None = None
+    major: int | None = None
 
 
 class Accumulator(Protocol):
     def add(self, stay: Stay) -> None: ...
 
 
-def _record_chunks(scope: Scope, size: int) -> Iterator[list[int]]:
-    """The ids of the records in scope, ascending, `size` at a time (keyset: each chunk one indexed query)."""
+Unit = tuple[str, int | None, int | None]  # a record's school, college, major
+
+
+def _record_chunks(scope: Scope, size: int) -> Iterator[dict[int, Unit]]:
+    """The records in scope by ascending id, `size` at a time (keyset: each chunk one indexed query),
+    each with its school, college and major."""
     last = 0
     while True:
-        ids = [rid for (rid,) in scope.records(Record.select(Record.id).where(Record.id > last))
-               .order_by(Record.id).limit(size).tuples()]
-        if not ids:
+        rows = list(scope.records(Record.select(Record.id, Record.school, Record.college, Record.major)
+                                  .where(Record.id > last)).order_by(Record.id).limit(size).tuples())
+        if not rows:
             return
-        yield ids
-        last = ids[-1]
+        yield {rid: (school or "", college, major) for rid, school, college, major in rows}
+        last = rows[-1][0]
 
 
 def stays(scope: Scope, until: datetime | None = None, chunk: int = CHUNK_RECORDS) -> Iterator[Stay]:
@@ -60,23 +66,23 @@ def stays(scope: Scope, until: datetime | None = None, chunk: int = CHUNK_RECORD
     where = ((AuditEvent.status_after != "") & (AuditEvent.status_after != AuditEvent.status_before))
     if until is not None:
         where &= AuditEvent.created_at < until
-    for ids in _record_chunks(scope, chunk):
-        query = (AuditEvent.select(AuditEvent.record, AuditEvent.status_after, AuditEvent.created_at, AuditEvent.actor,
-                                   AuditEvent.school)
-                 .where(where & AuditEvent.record.in_(ids))
+    for units in _record_chunks(scope, chunk):
+        query = (AuditEvent.select(AuditEvent.record, AuditEvent.status_after, AuditEvent.created_at, AuditEvent.actor)
+                 .where(where & AuditEvent.record.in_(list(units)))
                  .order_by(AuditEvent.record, AuditEvent.seq))
         current: int | None = None
+        unit: Unit = ("", None, None)
         status, entered = "", None
-        for record_id, after, at, actor, school in query.tuples().iterator():
+        for record_id, after, at, actor in query.tuples().iterator():
             if record_id != current:
                 if current is not None and entered is not None:
-                    yield Stay(current, status, entered, None)
-                current, entered = record_id, None
+                    yield Stay(current, status, entered, None, "", *unit)
+                current, entered, unit = record_id, None, units[record_id]
             if entered is not None:
-                yield Stay(record_id, status, entered, at, actor, school or "")
+                yield Stay(record_id, status, entered, at, actor, *unit)
             status, entered = after, at
         if current is not None and entered is not None:
-            yield Stay(current, status, entered, None)
+            yield Stay(current, status, entered, None, "", *unit)
 
 
 def run(scope: Scope, accumulators: Iterable[Accumulator], until: datetime | None = None) -> int:
