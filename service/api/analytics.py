@@ -132,6 +132,7 @@ class ReviewerDaySchema(Schema):
     reviewer = fields.String()
     name = fields.String()
     count = fields.Integer()
+    rejected = fields.Integer(metadata={"description": "其中不通过"})
 
 
 class ThroughputSchema(Schema):

@@ -92,6 +92,10 @@ def test_throughput_per_reviewer_per_day_by_hand(history) -> None:
         ("2026-10-02", "cent1"): 1, ("2026-10-03", "cent1"): 1, ("2026-10-04", "cent1"): 1,
     }
     assert t.totals() == {("10561", "coun1"): 5, ("10561", "cent1"): 3}
+    # of which 不通过: coun1 B on 10-02 and D on 10-04; cent1 C on 10-03
+    assert {(r.day.isoformat(), r.reviewer) for r in t.rows if r.rejected} == {
+        ("2026-10-02", "coun1"), ("2026-10-04", "coun1"), ("2026-10-03", "cent1")}
+    assert sum(r.rejected for r in t.rows) == 3
     # The other college (E, never submitted) has no reviews at all.
     assert throughput.throughput(_scope(history, college=(history.world.c2.id,))).rows == []
 

@@ -40,7 +40,7 @@ def test_dashboard_tables_charts_and_exports(app, db, settings) -> None:
         assert ["coun1", "二级待审", "5", "12", "24"] in _table(html, "durations_by_reviewer")
         assert _table(html, "durations_by_college")[1] == ["计算机科学与工程学院", "未提交", "4", "13.5", "40.8"]
         assert _table(html, "rejection_reasons")[1] == ["请核对 生源地！", "2", "66.7"]
-        assert ["2026-10-03", "10561", "cent1", "cent1", "1"] in _table(html, "throughput")
+        assert ["2026-10-03", "10561", "cent1", "cent1", "1", "1"] in _table(html, "throughput")  # C's rejection
         assert _table(html, "backlog")[2] == ["2026-10-02", "2", "0", "1", "1", "1"]
         # the chart draws the same figures (JSON in data-chart, read by static/js/analytics.js)
         chart = json.loads(unescape(re.search(r"id=\"chart-burndown\"[^>]*data-chart='([^']*)'", html).group(1)))
@@ -58,7 +58,7 @@ def test_dashboard_tables_charts_and_exports(app, db, settings) -> None:
         assert AuditEvent.select().where(AuditEvent.action == "export").count() == before + 8
         # a filter narrows the tables: only 10-02, only cent1
         html = client.get("/centre/dashboard?since=2026-10-02&until=2026-10-02&reviewer=cent1").get_data(as_text=True)
-        assert _table(html, "throughput")[1:] == [["2026-10-02", "10561", "cent1", "cent1", "1"]]
+        assert _table(html, "throughput")[1:] == [["2026-10-02", "10561", "cent1", "cent1", "1", "0"]]
         bad = client.get("/centre/dashboard?since=2026-02-30")
         assert bad.status_code == 422 and "日期格式应为" in bad.get_data(as_text=True)
         assert client.get("/analytics/export.xlsx?table=nope").status_code == 422

@@ -66,8 +66,8 @@ def rejection_reasons_table(r: Rejections) -> Table:
 
 
 def throughput_table(t: Throughput) -> Table:
-    return Table("throughput", "审核人每日审核量", ["日期", "学校", "审核人", "姓名", "审核条数"],
-                 [[r.day.isoformat(), r.school, r.reviewer, r.name, str(r.count)] for r in t.rows])
+    return Table("throughput", "审核人每日审核量", ["日期", "学校", "审核人", "姓名", "审核条数", "其中不通过"],
+                 [[r.day.isoformat(), r.school, r.reviewer, r.name, str(r.count), str(r.rejected)] for r in t.rows])
 
 
 def backlog_table(b: BacklogSeries) -> Table:

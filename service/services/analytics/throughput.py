@@ -1,4 +1,5 @@
-"""Reviewer throughput: review decisions per reviewer per day (Beijing time), aggregated in SQL.
+"""Reviewer throughput: review decisions (and how many were 不通过) per reviewer per day (Beijing
+time), aggregated in SQL.
 
 A review is an event with a decision (通过 / 不通过) on a record in scope; the day is the Beijing
 calendar day of its time (SQLite: date(created_at, '+8 hours'); PostgreSQL: the same with an
@@ -15,7 +16,7 @@ from peewee import SQL, NodeList, fn
 from service.db import is_sqlite
 from service.models import AuditEvent, Record, User
 from service.services.analytics.filters import Scope
-from service.services.analytics.rejections import _decisions
+from service.services.analytics.rejections import REJECT, _decisions
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class ReviewerDay:
     reviewer: str
     name: str
     count: int
+    rejected: int = 0  # of which 不通过
 
 
 @dataclass
@@ -60,17 +62,24 @@ def beijing_day():  # noqa: ANN201 - a peewee expression
 
 def throughput(scope: Scope) -> Throughput:
     day = beijing_day()
-    query = scope.records(AuditEvent.select(day, AuditEvent.school, AuditEvent.actor, fn.COUNT(AuditEvent.id))
+    query = scope.records(AuditEvent.select(day, AuditEvent.school, AuditEvent.actor, AuditEvent.decision,
+                                            fn.COUNT(AuditEvent.id))
                           .join(Record, on=(AuditEvent.record == Record.id))
                           .where(_decisions(scope))
-                          .group_by(day, AuditEvent.school, AuditEvent.actor))
-    counted = [(date.fromisoformat(d), school or "", actor, n) for d, school, actor, n in query.tuples()]
+                          .group_by(day, AuditEvent.school, AuditEvent.actor, AuditEvent.decision))
+    merged: dict[tuple[date, str, str], list[int]] = {}
+    for d, school, actor, decision, n in query.tuples():
+        both = merged.setdefault((date.fromisoformat(d), school or "", actor), [0, 0])
+        both[0] += n
+        if decision == REJECT:
+            both[1] += n
+    counted = [(d, school, actor, n, rejected) for (d, school, actor), (n, rejected) in merged.items()]
     names: dict[tuple[str, str], str] = {}
-    usernames = sorted({a for _, _, a, _ in counted})
+    usernames = sorted({a for _, _, a, _, _ in counted})
     if usernames:
         for school, username, display in (User.select(User.school, User.username, User.display_name)
                                           .where(User.username.in_(usernames)).tuples()):
             names[(school or "", username)] = display or username
-    rows = [ReviewerDay(d, s, a, names.get((s, a), a), n) for d, s, a, n in counted]
+    rows = [ReviewerDay(d, s, a, names.get((s, a), a), n, r) for d, s, a, n, r in counted]
     rows.sort(key=lambda r: (r.day, r.school, r.reviewer))
     return Throughput(rows)
