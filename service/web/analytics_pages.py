@@ -111,10 +111,14 @@ def analytics_context(actor: Actor, args: MultiDict) -> dict[str, Any]:
         f = filters_from(args)
         scope = scope_for(actor, f)
     except InvalidInput as exc:
-        return {"analytics_error": exc, "analytics": None, "analytics_filters": AnalyticsFilters()}
+        return {"analytics_error": exc, "analytics": None, "analytics_filters": AnalyticsFilters(),
+                "analytics_prompt": ""}
+    if scope.school_code is None:  # an admin without ?school=: a pass over every school is the API's, not a page's
+        return {"analytics_error": None, "analytics": None, "analytics_filters": f,
+                "analytics_prompt": "请选择学校后查看过程分析"}
     r = report(scope, settings())
     return {"analytics": r, "analytics_tables": r.tables(), "analytics_charts": _charts(r),
-            "analytics_filters": f, "analytics_query": query_of(f), "analytics_error": None}
+            "analytics_filters": f, "analytics_query": query_of(f), "analytics_error": None, "analytics_prompt": ""}
 
 
 @bp.get("/export.xlsx")

@@ -54,6 +54,7 @@ def dashboard(actor: Actor) -> tuple[str, int]:
                            deadline=limit, deadline_info=info, colours=_colours(d, data.statuses),
                            count_url=None if actor.is_admin else _count_url(d),
                            units=progress.school_units(actor.school_code or ""), reviewers=reviewers,
+                           schools=[(s.code, s.name) for s in schools.list_schools()] if actor.is_admin else [],
                            **analytics), (error.status if error else 200)
 
 

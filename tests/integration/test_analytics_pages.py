@@ -102,3 +102,16 @@ def test_hostile_dashboard_filters_are_4xx_pages_in_chinese(app, db, settings, q
         text = r.get_data(as_text=True)
         assert re.search(r"[\u4e00-\u9fff]", text) and "Traceback" not in text
     assert AuditEvent.select().where(AuditEvent.action == "export").count() == 0  # nothing exported
+
+
+def test_admin_dashboard_asks_for_a_school_then_shows_its_analytics(app, db, settings) -> None:
+    h.build(settings)
+    rv.user("root", "admin", None)
+    with clock.fixed(h.NOW):
+        client, _ = rv.page_login(app, "root", None)
+        html = client.get("/centre/dashboard").get_data(as_text=True)
+        assert "请选择学校后查看过程分析" in html and 'id="table-burndown"' not in html
+        assert '<option value="10561"' in html
+        html = client.get("/centre/dashboard?school=10561").get_data(as_text=True)
+        assert "按当前进度，截止日预计完成 29%" in html
+        assert _table(html, "rejection_rates")[1:] == [["二级", "5", "2", "40"], ["中心", "3", "1", "33.3"]]
