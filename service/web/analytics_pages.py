@@ -9,7 +9,7 @@ script under the CSP) with a <table> of the same figures behind it and an .xlsx 
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -17,6 +17,7 @@ from flask import Blueprint, current_app, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
+from service import clock
 from service.documents import XLSX_MIME
 from service.errors import GradflowError, InvalidInput
 from service.services.actors import Actor
@@ -74,7 +75,7 @@ def _charts(r: Report) -> dict[str, dict[str, Any]]:
     burn: dict[str, Any] = {"kind": "burndown", "days": [d.isoformat() for d in b.days], "completed": b.completed,
                             "remaining": b.remaining, "total": b.total, "projection": None}
     if b.projected is not None and b.deadline is not None and not b.deadline_passed and b.days:
-        deadline_day = (b.deadline + timedelta(hours=8)).date()  # the Beijing day of the deadline
+        deadline_day = clock.beijing_date(b.deadline)
         burn["projection"] = {"from": b.days[-1].isoformat(), "to": deadline_day.isoformat(),
                               "start": b.completed_now, "end": b.projected}
     open_statuses = [s for s in r.backlog.statuses if s not in r.end_statuses]

@@ -176,3 +176,10 @@ def test_durations_by_reviewer_and_by_college_by_hand(history) -> None:
     by_college = [(g.group, g.status, g.count, g.median_hours) for g in durations.durations_by(_scope(history), "college")]
     assert by_college == [("计算机科学与工程学院", "未提交", 4, 13.5), ("计算机科学与工程学院", "二级待审", 5, 12.0),
                           ("计算机科学与工程学院", "中心待审", 3, 20.0), ("计算机科学与工程学院", "不同意", 2, 18.0)]
+
+
+def test_backlog_stops_at_today(history) -> None:
+    with clock.fixed(h.NOW):
+        b = backlog.backlog(_scope(history, since=date(2026, 10, 9), until=date(2026, 12, 31)))
+    assert b.days == [date(2026, 10, 9), date(2026, 10, 10)]
+    assert [b.counts[s][-1] for s in b.statuses] == [1, 1, 0, 1, 2]

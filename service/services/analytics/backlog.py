@@ -5,7 +5,7 @@ A record is in status S at the end of day d when it entered S on or before d and
 (or has not left). Each stay adds +1 on its entry day and −1 on its leaving day (a difference
 array per status), and one sweep over the days gives the counts: memory grows with the number of
 days and statuses, not of records. Days run from `since` (default: the first event's day, at most
-MAX_DAYS back) to `until` (default: today).
+MAX_DAYS back) to `until` (default and at most: today).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class Backlog:
     """A timeline accumulator: per-status difference arrays keyed by Beijing day."""
 
     def __init__(self, scope: Scope) -> None:
-        self.last = scope.filters.until or today()
+        self.last = min(scope.filters.until or today(), today())  # no counts for days still to come
         self.first = scope.filters.since
         self.delta: dict[str, dict[date, int]] = {}
         self.earliest: date | None = None
