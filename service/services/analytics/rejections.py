@@ -46,7 +46,8 @@ class Rejections:
     rejected: int
 
 
-def _decisions(scope: Scope):  # noqa: ANN202 - a peewee query
+def decision_events(scope: Scope):  # noqa: ANN201 - a peewee expression
+    """The review decisions on records in scope, in the date range, by the reviewer if given."""
     where = AuditEvent.record.is_null(False) & AuditEvent.decision.in_(list(DECISIONS))
     in_range = scope.event_range()
     if in_range is not None:
@@ -57,7 +58,7 @@ def _decisions(scope: Scope):  # noqa: ANN202 - a peewee query
 
 
 def rejections(scope: Scope, top: int = TOP_REASONS) -> Rejections:
-    where = _decisions(scope)
+    where = decision_events(scope)
     counts: dict[str, dict[str, int]] = {}
     query = scope.records(AuditEvent.select(AuditEvent.level, AuditEvent.decision, fn.COUNT(AuditEvent.id))
                           .join(Record, on=(AuditEvent.record == Record.id)).where(where)

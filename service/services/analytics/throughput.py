@@ -16,7 +16,7 @@ from peewee import SQL, NodeList, fn
 from service.db import is_sqlite
 from service.models import AuditEvent, Record, User
 from service.services.analytics.filters import Scope
-from service.services.analytics.rejections import REJECT, _decisions
+from service.services.analytics.rejections import REJECT, decision_events
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def throughput(scope: Scope) -> Throughput:
     query = scope.records(AuditEvent.select(day, AuditEvent.school, AuditEvent.actor, AuditEvent.decision,
                                             fn.COUNT(AuditEvent.id))
                           .join(Record, on=(AuditEvent.record == Record.id))
-                          .where(_decisions(scope))
+                          .where(decision_events(scope))
                           .group_by(day, AuditEvent.school, AuditEvent.actor, AuditEvent.decision))
     merged: dict[tuple[date, str, str], list[int]] = {}
     for d, school, actor, decision, n in query.tuples():
