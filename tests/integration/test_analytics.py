@@ -183,3 +183,17 @@ def test_backlog_stops_at_today(history) -> None:
         b = backlog.backlog(_scope(history, since=date(2026, 10, 9), until=date(2026, 12, 31)))
     assert b.days == [date(2026, 10, 9), date(2026, 10, 10)]
     assert [b.counts[s][-1] for s in b.statuses] == [1, 1, 0, 1, 2]
+
+
+def test_the_one_pass_report_equals_the_separate_calls_with_a_date_range(history, settings) -> None:
+    scope = _scope(history, since=date(2026, 10, 2), until=date(2026, 10, 3))
+    with clock.fixed(h.NOW):
+        full = report(scope, settings)
+        alone = durations.status_durations(scope)
+        back = backlog.backlog(scope)
+        burn = burndown.burndown(scope, settings)
+    assert full.durations == alone
+    # at the end of 10-03: 未提交 E, 二级待审 D, 中心待审 B, 不同意 C (open); D's and E's 未提交 … see test_backlog
+    assert _by_status(alone)["不同意"] == (1, 24.0, 24.0, 1)  # B's 24 h ended 10-03; C is still there
+    assert full.backlog.counts == back.counts and full.backlog.days == back.days
+    assert full.burndown.completed == burn.completed and burn.days[-1] == date(2026, 10, 10)

@@ -54,8 +54,10 @@ class Durations:
         return not self.reviewer or stay.left_by == self.reviewer
 
     def add(self, stay: Stay) -> None:
-        if stay.left is None:
-            self.open[stay.status] = self.open.get(stay.status, 0) + 1
+        if self.end is not None and stay.entered >= self.end:
+            return  # after the range: as if the pass had stopped at its end
+        if stay.left is None or (self.end is not None and stay.left >= self.end):
+            self.open[stay.status] = self.open.get(stay.status, 0) + 1  # still there at the range's end
         elif self.counted(stay):
             self.hours.setdefault(stay.status, []).append((stay.left - stay.entered).total_seconds() / 3600)
 

@@ -109,9 +109,11 @@ def report(scope: Scope, settings: Settings) -> Report:
     (its own Backlog over the same pass, without the date range)."""
     labels = process_labels(scope.school_code)
     undated = dataclasses.replace(scope, filters=dataclasses.replace(scope.filters, since=None, until=None))
-    durations, backlog, history = Durations(scope), Backlog(scope), Backlog(undated)
+    durations, backlog = Durations(scope), Backlog(scope)
+    dated = scope.filters.since is not None or scope.filters.until is not None
+    history = Backlog(undated) if dated else backlog  # undated, the backlog is the burn-down's history
     by_college, by_reviewer = GroupedDurations(scope, "college"), GroupedDurations(scope, "reviewer")
-    timeline.run(scope, [durations, by_college, by_reviewer, backlog, history])
+    timeline.run(scope, [durations, by_college, by_reviewer, backlog, *([history] if dated else [])])
     burn = project(history.result(labels), labels.end_statuses,
                    expected_total(scope, settings.graduation_year), deadline_of(scope, settings))
     return Report(durations.result(labels), by_college.grouped_result(labels), by_reviewer.grouped_result(labels),
