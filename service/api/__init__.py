@@ -27,6 +27,7 @@ def _feature_blueprints() -> list:
     """The feature blueprints, in the order their endpoints appear in the OpenAPI document."""
     from service.api import (
         accounts,
+        analytics,
         audit,
         chase,
         codes,
@@ -40,4 +41,5 @@ def _feature_blueprints() -> list:
         student,
     )
 
-    return [codes, student, roster, records, reviews, audit, deadline, accounts, chase, notify, processes, province]
+    return [codes, student, roster, records, reviews, audit, deadline, accounts, chase, notify, processes, province,
+            analytics]

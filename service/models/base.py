@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from peewee import Model, TextField
 
+from service import clock
 from service.db import database
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    """Now as naive UTC, from service.clock (which tests may fix)."""
+    return clock.now()
 
 
 class JSONTextField(TextField):

@@ -6,7 +6,7 @@ deadline and extensions), accounts (staff resetting, unlocking, disabling accoun
 (催办名单 under /console/chase), notify (messages, the centre's notification page), process review (the review page before activation, activate, roll back), process studio (the admin's BPMN
 editor under /admin/processes), province (省级: every school's progress and exports, /province),
 audit (审计日志 for the centre, admins and the province, /audit), conformance (流程一致性检查,
-/audit/conformance).
+/audit/conformance), analytics (the dashboards' process analytics exports, /analytics).
 Views parse the form, call a
 service and render; the services hold every rule.
 """
@@ -19,6 +19,7 @@ from flask import Flask
 def register_web(app: Flask) -> None:
     from service.web import (
         account_pages,
+        analytics_pages,
         audit_pages,
         auth_pages,
         centre_pages,
@@ -37,5 +38,5 @@ def register_web(app: Flask) -> None:
     install_page_helpers(app)
     for module in (auth_pages, student_pages, console_pages, chase_pages, centre_pages, deadline_pages,
                    notify_pages, account_pages, process_review_pages, process_studio_pages, province_pages,
-                   audit_pages, conformance_pages):
+                   audit_pages, conformance_pages, analytics_pages):
         app.register_blueprint(module.bp)

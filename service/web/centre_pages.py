@@ -20,6 +20,7 @@ from service.services.chase.states import chase_states
 from service.services.deadlines import store as deadline_store
 from service.services.processes import migration
 from service.services.roster_xlsx import ReadLimits
+from service.web.analytics_pages import analytics_context
 from service.web.common import (
     ADMIN,
     CENTRE,
@@ -39,16 +40,22 @@ bp.register_error_handler(GradflowError, render_error)
 
 @bp.get("/dashboard")
 @page(CENTRE, ADMIN)
-def dashboard(actor: Actor) -> str:
+def dashboard(actor: Actor) -> tuple[str, int]:
     d = active_definition()
     s = settings()
     data = progress.school_progress(actor, list(d.statuses), s.graduation_year)
     info = deadline_store.school_overview(actor.school_code, s) if actor.school_code else None
     limit = info.deadline if info else deadline_store.default_deadline(s)
     left, passed = progress.time_left(limit.isoformat() if limit else "")
+    analytics = analytics_context(actor, request.args)
+    error = analytics["analytics_error"]
+    reviewers = progress.reviewer_accounts(actor.school_code, d.reviewer_roles) if actor.school_code else []
     return render_template("centre/dashboard.html", progress=data, time_left=left, deadline_passed=passed,
                            deadline=limit, deadline_info=info, colours=_colours(d, data.statuses),
-                           count_url=None if actor.is_admin else _count_url(d))
+                           count_url=None if actor.is_admin else _count_url(d),
+                           units=progress.school_units(actor.school_code or ""), reviewers=reviewers,
+                           schools=[(s.code, s.name) for s in schools.list_schools()] if actor.is_admin else [],
+                           **analytics), (error.status if error else 200)
 
 
 def _count_url(d: ProcessDefinition) -> Callable[..., str]:

@@ -1,6 +1,7 @@
 """The province's pages (省级, /province): 全省进度, one school's colleges, the export downloads.
 
-Thin: read the query, call services.province, render. Only the province role is admitted; the
+Thin: read the query, call services.province, render. A school's page carries that school's
+process analytics (charts, tables, exports: web/analytics_pages.py). Only the province role is admitted; the
 export link is a plain download (works without script), which static/js/province.js turns into a
 download with a progress line (bytes received against the row count the server announces).
 """
@@ -10,13 +11,15 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from flask import Blueprint, current_app, render_template, request, stream_with_context
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from service.documents import XLSX_MIME
 from service.errors import GradflowError, NotFound
-from service.services import province
+from service.services import progress, province
 from service.services.actors import Actor
 from service.services.deadlines import store as deadline_store
+from service.web.analytics_pages import analytics_context
 from service.web.common import PROVINCE, page, render_error, settings
 
 bp = Blueprint("web_province", __name__, url_prefix="/province")
@@ -48,9 +51,13 @@ def overview(actor: Actor) -> str:
 
 @bp.get("/schools/<string:code>")
 @page(PROVINCE)
-def school(actor: Actor, code: str) -> str:
+def school(actor: Actor, code: str) -> tuple[str, int]:
     detail = province.school_detail(actor, _school_code(code), settings())
-    return render_template("province/school.html", d=detail)
+    args = MultiDict([(k, v) for k, v in request.args.items(multi=True) if k != "school"] + [("school", code)])
+    analytics = analytics_context(actor, args)  # the school's process analytics (one school: cheap)
+    error = analytics["analytics_error"]
+    return render_template("province/school.html", d=detail, units=progress.school_units(code), reviewers=[],
+                           **analytics), (error.status if error else 200)
 
 
 @bp.get("/export.xlsx")

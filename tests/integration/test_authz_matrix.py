@@ -44,14 +44,19 @@ ENDPOINTS: dict[str, Endpoint] = {
     "signoff": Endpoint("GET", "/api/v1/records/{id}/signoff.pdf"),
     "signoff_major": Endpoint("GET", "/api/v1/records/signoff.pdf?major={major}"),
     "on_behalf": Endpoint("POST", "/api/v1/records/{id}/submit-on-behalf", {}),
+    # process analytics filtered to the record's major: the other school's major shows nothing
+    # (the filter narrows the caller's scope, never widens it); the province and admins see both
+    "analytics": Endpoint("GET", "/api/v1/analytics/burndown?major={major}"),
+    "analytics_export": Endpoint("GET", "/api/v1/analytics/export.xlsx?table=durations&major={major}"),
 }
 
 # role -> endpoint -> (status for the in-scope record, status for the out-of-scope record)
 AUDIT = ("audit", "audit_student", "audit_export")
 EXPECTED: dict[str, dict[str, tuple[int, int]]] = {
     "student": {e: (404, 404) if e in AUDIT else (403, 403) for e in ENDPOINTS},
-    # 省级 reads only through its own endpoints (progress, exports) and every school's audit trail
-    "province": {e: (200, 200) if e in AUDIT else (403, 403) for e in ENDPOINTS},
+    # 省级 reads only through its own endpoints (progress, exports, analytics) and every school's audit trail
+    "province": {**{e: (200, 200) if e in AUDIT else (403, 403) for e in ENDPOINTS},
+                 "analytics": (200, 200), "analytics_export": (200, 200)},
     "anonymous": {e: (401, 401) for e in ENDPOINTS},
     "counselor_in": {
         "list": (200, 200), "get": (200, 404), "edit": (200, 404), "add": (201, 404), "review": (200, 404),
@@ -59,22 +64,28 @@ EXPECTED: dict[str, dict[str, tuple[int, int]]] = {
         "audit_student": (404, 404), "audit_export": (404, 404), "changes": (200, 404),
         "export": (200, 200), "signoff": (200, 404), "signoff_major": (200, 200),
         "on_behalf": (409, 404),  # the record waits for this counselor's review, not for the student
+        "analytics": (200, 200), "analytics_export": (200, 200),
     },
     "counselor_out": {
         "list": (200, 200), "get": (404, 404), "edit": (404, 404), "add": (404, 404), "review": (404, 404),
         "batch": (200, 200), "history": (404, 404), "majors": (200, 200), "audit": (404, 404),
-        "audit_student": (404, 404), "audit_export": (404, 404), "changes": (404, 404), "export": (200, 200), "signoff": (404, 404), "signoff_major": (200, 200), "on_behalf": (404, 404),
+        "audit_student": (404, 404), "audit_export": (404, 404), "changes": (404, 404), "export": (200, 200),
+        "signoff": (404, 404), "signoff_major": (200, 200), "on_behalf": (404, 404),
+        "analytics": (200, 200), "analytics_export": (200, 200),
     },
     "centre": {  # the in-scope record waits for the counselor, so the centre's review and edit are 409s
         "list": (200, 200), "get": (200, 404), "edit": (409, 404), "add": (201, 404), "review": (409, 404),
         "batch": (200, 200), "history": (200, 404), "majors": (200, 200), "audit": (200, 200),
         "audit_student": (200, 200), "audit_export": (200, 200), "changes": (200, 404),
         "export": (200, 200), "signoff": (200, 404), "signoff_major": (200, 200), "on_behalf": (409, 404),
+        "analytics": (200, 200), "analytics_export": (200, 200),
     },
     "admin": {  # reads everything, changes nothing (not a BPMN lane)
         "list": (200, 200), "get": (200, 200), "edit": (403, 403), "add": (403, 403), "review": (403, 403),
         "batch": (403, 403), "history": (200, 200), "majors": (403, 403), "audit": (200, 200),
-        "audit_student": (200, 200), "audit_export": (200, 200), "changes": (200, 200), "export": (200, 200), "signoff": (200, 200), "signoff_major": (200, 200), "on_behalf": (403, 403),
+        "audit_student": (200, 200), "audit_export": (200, 200), "changes": (200, 200), "export": (200, 200),
+        "signoff": (200, 200), "signoff_major": (200, 200), "on_behalf": (403, 403),
+        "analytics": (200, 200), "analytics_export": (200, 200),
     },
 }
 # For these, a 200 does not say whether the record was visible; the body does.
@@ -84,6 +95,7 @@ VISIBLE = {
         s["reason"] in ("already_reviewed", "not_at_your_level") for s in body["skipped"]),
     "audit": lambda body: body["total"] > 0,
     "audit_student": lambda body: body["total"] > 0,
+    "analytics": lambda body: body["total"] > 0,  # records + unbound roster students of the major
 }
 SEES = {  # (in, out) visibility for the endpoints in VISIBLE, when the call is a 200
     "counselor_in": (True, False), "counselor_out": (False, False), "centre": (True, False),

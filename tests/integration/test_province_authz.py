@@ -77,8 +77,9 @@ OPEN_TO_ANY_ACCOUNT = {
 # The province reads every school's audit trail (issue 14, tests/integration/test_audit_trail.py);
 # its exports are audited, so they are left out of the "changes nothing" walk below.
 PROVINCE_AUDIT_READS = {"audit.audit_events", "audit.audit_export", "web_audit.audit_page", "web_audit.audit_export"}
-# The province's own blueprints, and the read-only conformance page it shares with the centres.
-PROVINCE_BLUEPRINTS = ("province", "web_province", "web_conformance")
+# The province's own blueprints, the read-only conformance page and the process analytics it reads
+# for every school (test_analytics_api.py).
+PROVINCE_BLUEPRINTS = ("province", "web_province", "web_conformance", "analytics", "web_analytics")
 PARAMS = {"table": "gender", "section": "personal", "action": "reset", "kind": "remind", "filename": "css/app.css"}
 REFUSED = {401, 403, 404, 405}
 # Endpoints that check the body before the role (the service refuses): given a valid body, so
