@@ -31,6 +31,7 @@ STEPS = [
     "m0016_province_roster_index",
     "m0017_name_search_table",
     "m0018_audit_trail_indexes",
+    "m0019_audit_school_order",
 ]
 
 

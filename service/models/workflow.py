@@ -119,8 +119,8 @@ class AuditEvent(BaseModel):
 
     class Meta:
         # Few indexes on purpose: every event is appended inside a reviewer's transaction.
-        # Audit queries are per record, or per school over a time range.
-        indexes = ((("chain_key", "seq"), True), (("school", "created_at"), False))
+        # Audit queries are per record, or per school over a time range, newest first (m0019).
+        indexes = ((("chain_key", "seq"), True), (("school", "created_at", "id"), False))
 
 
 class AuditHead(BaseModel):
