@@ -45,7 +45,7 @@ def _when(args: MultiDict, key: str, label: str, *, end: bool) -> datetime | Non
             except ValueError:
                 continue
             return (value + last if end else value).replace(tzinfo=BEIJING)
-    message = f"{label}格式不正确，应为 年-月-日（如 2021-05-01）"
+    message = f"{label}「{raw[:32]}」格式不正确，应为 年-月-日（如 2021-05-01）"
     raise InvalidInput(message, details={key: [message]})
 
 

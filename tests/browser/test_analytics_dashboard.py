@@ -37,7 +37,8 @@ def test_centre_dashboard_shows_the_burndown_chart_and_its_table(live_server, br
     svg_text = chart.locator("svg").text_content() or ""
     assert "累计完成" in svg_text and "应报 7" in svg_text  # legend and the total's mark line
     assert page.locator("#burndown-projection").inner_text() == "按当前进度，截止日预计完成 29%"
-    assert "最近 7 天" in page.locator("#burndown-rule").inner_text()
+    rule = page.locator("#burndown-rule").inner_text()
+    assert "最近 7 天" in rule and "截止日预计完成 2 人" in rule and "应报 7 人" in rule  # 2 + 5/7 → 2 of 7
 
     table = page.locator("#table-burndown")
     assert table.is_visible()

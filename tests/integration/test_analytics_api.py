@@ -72,6 +72,7 @@ def test_export_is_the_same_table_and_is_audited(app, history) -> None:
     assert len(events) == before + 1
     assert events[-1].actor == "cent1" and events[-1].school == "10561"
     assert events[-1].data_changed["kind"] == "analytics_xlsx" and events[-1].data_changed["table"] == "burndown"
+    assert events[-1].data_changed["full_id_number"] is False  # figures, no 证件号码, even for the centre
 
 
 def test_scope_other_school_is_404_province_sees_every_school_students_refused(app, history) -> None:

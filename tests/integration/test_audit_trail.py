@@ -179,6 +179,7 @@ def test_the_export_is_audited_before_its_first_byte_and_holds_the_filtered_even
     assert AuditEvent.select().where(AuditEvent.action == "export").count() == exports_before + 1
     assert (event.actor, event.school, event.data_changed["kind"]) == ("centre1", "10561", "audit_xlsx")
     assert event.data_changed["filters"] == {"field": "other.phone"}
+    assert event.data_changed["full_id_number"] is False  # the trail's 证件号码 are masked, whoever reads it
     data = b"".join(response.response)
     sheet = openpyxl.load_workbook(io.BytesIO(data)).active
     rows = list(sheet.iter_rows(values_only=True))
@@ -330,3 +331,34 @@ def test_counting_stops_at_the_cap_and_the_pages_go_on(app, school, monkeypatch)
     assert len(ids) == len(set(ids)) == events  # every event, once, newest first
     page = centre.get(f"/audit?record={MAINLAND['学号']}&per_page=20").get_data(as_text=True)
     assert "超过 3 条" in page
+
+
+def test_a_page_past_the_end_shows_the_last_one_and_a_bad_date_is_named_once(app, school) -> None:
+    h = _history(app)
+    centre = rv.login(app, "centre1")
+    total = centre.get(f"/api/v1/audit?student={MAINLAND['学号']}&per_page=2").get_json()["total"]
+    last = (total + 1) // 2
+    page = centre.get(f"/audit?record={MAINLAND['学号']}&per_page=20&page=999999").get_data(as_text=True)
+    assert f"第 {max(1, (total + 19) // 20)} / {max(1, (total + 19) // 20)} 页" in page and "本页没有事件" not in page
+    body = centre.get(f"/api/v1/audit?student={MAINLAND['学号']}&per_page=2&page={last + 50}").get_json()
+    assert body["page"] == last and body["items"], body  # the API clamps the same way
+    bad = centre.get("/audit?from=2026-13-45")
+    text = bad.get_data(as_text=True)
+    assert bad.status_code == 422
+    message = re.search(r'id="audit-error">(.*?)</div>', text, re.S).group(1)
+    assert "2026-13-45" in message and message.count("格式不正确") == 1, message
+    assert h["record"].id
+
+
+@pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
+def test_the_export_reads_in_chunks_and_holds_every_event_once_newest_first(app, school, monkeypatch) -> None:
+    from service.services.audit_trail import export as trail_export
+
+    _history(app)
+    monkeypatch.setattr(trail_export, "CHUNK", 2)  # many chunks, some events sharing a timestamp's second
+    centre = rv.login(app, "centre1")
+    sheet = openpyxl.load_workbook(io.BytesIO(centre.get("/audit/export.xlsx").data)).active
+    seqs = [(r[13], int(r[14])) for r in list(sheet.iter_rows(values_only=True))[1:]]
+    expected = [(ev.chain_key, ev.seq) for ev in AuditEvent.select().where(AuditEvent.school == "10561")
+                .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())]
+    assert seqs == expected and len(expected) > 6

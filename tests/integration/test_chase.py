@@ -221,6 +221,8 @@ def test_export_read_back_with_openpyxl(app, world) -> None:
     assert len(old[5]) == 16 and old[5][4] == "-"  # Beijing time to the minute
     assert rows[1:] == sorted(rows[1:], key=lambda r: r[0])  # 学号 order
     assert AuditEvent.select().where(AuditEvent.action == "export").count() == 1
+    exported = AuditEvent.get(AuditEvent.action == "export").data_changed
+    assert exported["kind"] == "chase_xlsx" and exported["full_id_number"] is False  # no 证件号码 column
     assert audit.verify().ok
     one = api.get("/api/v1/chase/export.xlsx?state=未绑定")
     assert [r[0] for r in load_workbook(io.BytesIO(one.data), read_only=True).worksheets[0]

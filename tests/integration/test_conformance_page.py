@@ -28,9 +28,11 @@ def _login(app, role: str) -> rv.Api:
 
 
 @pytest.mark.parametrize("role", ["student", "counselor"])
-def test_roles_without_audit_powers_are_refused(app, prov, role):
-    r = _login(app, role).get(URL)
-    assert r.status_code == 403 and "不能访问" in r.get_data(as_text=True)
+def test_roles_without_audit_powers_get_404_as_on_the_audit_page(app, prov, role):
+    api = _login(app, role)
+    for url in (URL, f"{URL}?school=10561", "/audit"):
+        r = api.get(url)
+        assert r.status_code == 404 and "不存在" in r.get_data(as_text=True), (role, url)
 
 
 def test_anonymous_is_sent_to_login(app, prov):

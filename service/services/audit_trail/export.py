@@ -14,6 +14,7 @@ from typing import BinaryIO
 
 from service.clock import BEIJING, beijing_text
 from service.documents.xlsx_stream import SheetStream
+from service.models import AuditEvent
 from service.services import exports
 from service.services.actors import Actor
 from service.services.audit_trail.filters import TrailFilters, Views, newest_first, scoped_query
@@ -24,14 +25,32 @@ WIDTHS = (18, 8, 8, 14, 14, 12, 10, 8, 30, 10, 10, 50, 30, 16, 6)
 SHEET_NAME = "审计日志"
 
 
+CHUNK = 2000
+
+
+def _events(actor: Actor, f: TrailFilters) -> Iterator[AuditEvent]:
+    """The matching events newest first, CHUNK at a time by keyset on (created_at, id): a psycopg2
+    cursor would otherwise hold a whole province's trail in memory before the first row."""
+    last: tuple[datetime, int] | None = None
+    while True:
+        query = scoped_query(actor, f)
+        if last is not None:
+            query = query.where((AuditEvent.created_at < last[0])
+                                | ((AuditEvent.created_at == last[0]) & (AuditEvent.id < last[1])))
+        chunk = list(newest_first(query).limit(CHUNK))
+        yield from chunk
+        if len(chunk) < CHUNK:
+            return
+        last = (chunk[-1].created_at, chunk[-1].id)
+
+
 def _rows(actor: Actor, f: TrailFilters) -> Iterator[list[str]]:
     views = Views()
-    query = newest_first(scoped_query(actor, f))
-    for ev in query.iterator():
+    for ev in _events(actor, f):
         v = views.event(ev)
         changes = "\n".join(f"{c['label']}：{c['before_text'] or '（空）'} → {c['after_text'] or '（空）'}"
                             for c in v["changed"])
-        details = "；".join(f"{k}={val}" for k, val in v["details"].items())
+        details = "；".join(f"{label}：{value}" for label, value in v["detail_items"])
         yield [beijing_text(ev.created_at), ev.school or "", str(ev.record or ""), ev.actor, v["role_label"],
                v["action_label"], ev.level, v["decision_label"], ev.comment, ev.status_before, ev.status_after,
                changes, details, ev.chain_key, str(ev.seq)]
@@ -49,7 +68,7 @@ def write_trail_xlsx(out: BinaryIO, rows: Iterator[list[str]]) -> int:
 def start_export(actor: Actor, f: TrailFilters) -> Iterator[bytes]:
     """Check (404 / 422 before any byte), audit, and return the byte stream."""
     scoped_query(actor, f)  # raises for a non-reader or a bad filter, before the audit and the stream
-    exports.audit_export(actor, "audit_xlsx", {"filters": f.active()})
+    exports.audit_export(actor, "audit_xlsx", {"filters": f.active()}, full_id_number=False)  # masked: Views
     return exports.stream_in_worker(actor, lambda out: write_trail_xlsx(out, _rows(actor, f)), "audit export")
 
 

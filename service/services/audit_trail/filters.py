@@ -30,6 +30,7 @@ from service.services.audit_trail.labels import (
     DECISION_LABELS,
     FIELD_KEYS,
     action_label,
+    detail_text,
     field_key_label,
 )
 
@@ -182,8 +183,11 @@ def search(actor: Actor, f: TrailFilters, *, page: int = 1, per_page: int = 50) 
     validate(f, page=page, per_page=per_page)
     query = scoped_query(actor, f)
     total = query.select(AuditEvent.id).limit(COUNT_CAP + 1).count()
+    if 0 < total <= COUNT_CAP and (page - 1) * per_page >= total:
+        page = math.ceil(total / per_page)  # past the end (an old link, a typed number): the last page
     events = list(newest_first(query).paginate(page, per_page))
     views = Views()
+    views.know_records({ev.record for ev in events if ev.record is not None})
     return TrailPage([views.event(ev) for ev in events], min(total, COUNT_CAP), page, per_page, events,
                      total_capped=total > COUNT_CAP)
 
@@ -194,9 +198,19 @@ class Views:
     def __init__(self) -> None:
         self.role_labels = audit_query._role_labels()
         self._codes = get_codes()
+        self._students: dict[int, str] = {}
+
+    def know_records(self, record_ids: set[int]) -> None:
+        """Who each shown record is (学号 姓名), read in one query, so a row names its student."""
+        if record_ids:
+            self._students.update(
+                (rid, f"{no} {name}") for rid, no, name in Record.select(Record.id, Record.student_no, Record.name)
+                .where(Record.id.in_(sorted(record_ids))).tuples())
 
     def value_text(self, key: str, value: Any) -> str:
         """A recorded value as text, a coded one with its label: 440103（荔湾区）."""
+        if "." not in key:  # not a report field: a detail the writer recorded (学生类别 …)
+            return detail_text(key, value) if value not in (None, "") else ""
         shown = text(value)
         table = CODE_TABLES.get(key.rsplit(".", 1)[-1])
         if table and shown:
@@ -216,7 +230,8 @@ class Views:
             else:
                 details[key] = value
         view.update(action_label=action_label(ev.action), decision_label=DECISION_LABELS.get(ev.decision, ""),
-                    changed=changes, details=details)
+                    changed=changes, details=details, student=self._students.get(ev.record or 0, ""),
+                    detail_items=[(field_key_label(k), detail_text(k, v)) for k, v in details.items()])
         return view
 
 

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from service.validation.sections import FIELD_LABELS, SECTION_FIELDS, SECTION_LABELS
+from typing import Any
+
+from service.validation.sections import (
+    CATEGORY_HMT,
+    CATEGORY_MAINLAND,
+    FIELD_LABELS,
+    SECTION_FIELDS,
+    SECTION_LABELS,
+)
 
 # Every action the writers use (grep `action=` under service/); an unknown one is shown as it is.
 ACTION_LABELS: dict[str, str] = {
@@ -23,10 +31,47 @@ def action_label(action: str) -> str:
     return ACTION_LABELS.get(action, action)
 
 
+# What the writers record besides report fields (grep `data_changed=` under service/): shown in
+# Chinese so an audit row never reads as a Python dict. An unknown key is shown as it is.
+DETAIL_LABELS: dict[str, str] = {
+    "category": "学生类别", "name": "名称", "account": "账号", "added_by": "添加人", "seeded": "演示数据",
+    "kind": "导出内容", "table": "分析表", "filters": "筛选条件", "rows": "行数", "scope": "范围",
+    "full_id_number": "含完整证件号码", "counts": "导入结果", "import_id": "导入批次", "file": "文件",
+    "sessions_ended": "结束的登录", "locks_cleared": "解除的锁定", "ok": "成功", "error": "错误",
+    "created": "新增", "updated": "更新", "unchanged": "未变", "ineligible": "不在范围", "total": "合计",
+    "college": "院系", "major": "专业", "field": "修改字段", "record": "记录 / 学生", "actor": "操作人",
+    "action": "操作", "level": "审核级别", "since": "开始", "until": "结束", "school": "学校",
+    "review_status": "审核状态", "report_status": "上报状态", "state": "催办状态", "q": "搜索",
+    "reviewer": "审核人", "origin_region": "生源所在地",
+}
+VALUE_LABELS: dict[str, str] = {CATEGORY_MAINLAND: "内地学生", CATEGORY_HMT: "港澳台学生"}
+KIND_LABELS: dict[str, str] = {
+    "xlsx": "生源信息", "signoff_pdf": "签字表", "chase_xlsx": "催办名单", "audit_xlsx": "审计日志",
+    "analytics_xlsx": "过程分析表", "province_xlsx": "全省已完成记录",
+}
+
+
 def field_key_label(key: str) -> str:
-    """`personal.origin_region` -> 生源所在地; a key that is not a report field keeps its name."""
-    name = key.rsplit(".", 1)[-1]
-    return FIELD_LABELS.get(name, key)
+    """`personal.origin_region` -> 生源所在地; another recorded key its DETAIL_LABELS name, or itself."""
+    if "." in key:
+        return FIELD_LABELS.get(key.rsplit(".", 1)[-1], key)
+    return DETAIL_LABELS.get(key, key)
+
+
+def detail_text(key: str, value: Any) -> str:
+    """A recorded detail as Chinese text: 是/否, nested {k: v} as 「标签：值」, lists joined with 、."""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if value is None or value == "":
+        return "（空）"
+    if isinstance(value, dict):
+        return "，".join(f"{field_key_label(k)}：{detail_text(k, v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return "、".join(detail_text(key, v) for v in value)
+    shown = str(value)
+    if key == "kind":
+        return KIND_LABELS.get(shown, shown)
+    return VALUE_LABELS.get(shown, shown)
 
 
 def field_choices() -> list[tuple[str, str]]:

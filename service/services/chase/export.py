@@ -42,7 +42,8 @@ def write_chase_xlsx(out: BinaryIO, rows: Iterator[ChaseRow]) -> int:
 def start_export(actor: Actor, f: ChaseFilters, year: int) -> Iterator[bytes]:
     """Validate (422 before any byte), audit, and return the byte stream."""
     validate(f)
-    exports.audit_export(actor, "chase_xlsx", {"filters": {k: v for k, v in f.__dict__.items() if v}})
+    exports.audit_export(actor, "chase_xlsx", {"filters": {k: v for k, v in f.__dict__.items() if v}},
+                         full_id_number=False)  # HEADERS: no 证件号码 column
     return exports.stream_in_worker(actor, lambda out: write_chase_xlsx(out, iter_rows(actor, f, year)),
                                     "chase export")
 

@@ -19,6 +19,7 @@ from service.errors import NotFound
 from service.models import AuditEvent, PendingTask, ProcessInstance, ProcessVersion, Record, School
 from service.services import processes
 from service.services.actors import Actor
+from service.services.audit_trail.filters import require_reader
 from service.services.conformance.replay import Event, Finding, Stored, check_record
 from service.services.conformance.rules import ProcessRules, rules_for
 
@@ -134,7 +135,9 @@ def _chunk(low: int, high: int, school: str | None) -> Iterator[tuple[Stored, li
 
 def conform_for(actor: Actor, school: str | None) -> tuple[str, ConformResult]:
     """The check as a page runs it: one school, the centre's own, or the one an admin or the
-    province chose (every school at once is the nightly command's, not a request's)."""
+    province chose (every school at once is the nightly command's, not a request's). Who may run
+    it is who may read the audit trail; anyone else gets 404, as on the audit page."""
+    require_reader(actor)
     if actor.is_admin or actor.is_province:
         code = (school or "").strip()
         if not code or School.get_or_none(School.code == code[:10]) is None:
