@@ -25,7 +25,7 @@ from service.documents.fields import CODE_TABLES, text
 from service.errors import InvalidInput, NotFound
 from service.models import AuditEvent, ProcessVersion, Record
 from service.services import audit_query, review_scope
-from service.services.actors import Actor
+from service.services.actors import ADMIN_ROLE, PROVINCE_ROLE, SYSTEM, Actor
 from service.services.audit_trail.labels import (
     DECISION_LABELS,
     FIELD_KEYS,
@@ -196,7 +196,9 @@ class Views:
     """Event views with the role labels and code tables read once per page or export."""
 
     def __init__(self) -> None:
-        self.role_labels = audit_query._role_labels()
+        # the BPMN's lanes, then the accounts that are no lane (the deployment's own, the importer)
+        self.role_labels = {ADMIN_ROLE: "管理员", PROVINCE_ROLE: "省级", SYSTEM.role: "系统",
+                            **audit_query._role_labels()}
         self._codes = get_codes()
         self._students: dict[int, str] = {}
 
