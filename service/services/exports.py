@@ -78,23 +78,27 @@ def download_name(actor: Actor, filters: RecordFilters | None, what: str, ext: s
     return f"{safe}.{ext}"
 
 
-def audit_export(actor: Actor, kind: str, extra: dict[str, Any], *, full_id_number: bool) -> None:
+def audit_export(actor: Actor, kind: str, extra: dict[str, Any], *, full_id_number: bool,
+                 school: str | None = None) -> None:
     """Audit an export that is not of records (a chase list, the audit trail, an analytics table):
     same chain and details as below. `full_id_number` says what the file holds, not what the role
-    could see: an audit trail or analytics table carries no full 证件号码 whoever downloads it."""
-    _audit_export(actor, kind, None, extra, full_id_number=full_id_number)
+    could see: an audit trail or analytics table carries no full 证件号码 whoever downloads it.
+    `school`: the one school whose data an account of no school (admin, province) exported, so
+    the export is on that school's chain and its centre sees it."""
+    _audit_export(actor, kind, None, extra, full_id_number=full_id_number, school=school)
 
 
 def _audit_export(actor: Actor, kind: str, filters: RecordFilters | None, extra: dict[str, Any], *,
-                  full_id_number: bool | None = None) -> None:
+                  full_id_number: bool | None = None, school: str | None = None) -> None:
     """Exports of personal data are audited on the school's chain (who, what filter, full ids or not)."""
-    chain = f"school:{actor.school_code}" if actor.school_code else "system"
+    owner = actor.school_code or school
+    chain = f"school:{owner}" if owner else "system"
     full = needs_full_id(actor) if full_id_number is None else full_id_number
     details = {"kind": kind, "full_id_number": full, **extra}
     if filters is not None:
         details["filters"] = {k: v for k, v in filters.__dict__.items() if v}
     with write_transaction():
-        audit.append(chain, school=actor.school_code, actor=actor.username, actor_role=actor.role,
+        audit.append(chain, school=owner, actor=actor.username, actor_role=actor.role,
                      action="export", data_changed=details)
 
 

@@ -53,7 +53,8 @@ def _day(args: MultiDict, key: str) -> date | None:
             raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:
-        raise _bad(key, "日期格式应为 YYYY-MM-DD") from None
+        label = {"since": "开始日期", "until": "结束日期"}.get(key, "日期")
+        raise _bad(key, f"{label}「{text[:32]}」格式不正确，应为 年-月-日（如 2021-05-01）") from None
 
 
 def filters_from(args: MultiDict) -> AnalyticsFilters:

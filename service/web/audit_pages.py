@@ -50,7 +50,10 @@ def _when(args: MultiDict, key: str, label: str, *, end: bool) -> datetime | Non
 
 
 def _int(value: str | None, default: int) -> int:
-    return int(value) if value and value.isdigit() and len(value) < 8 else default
+    """A typed number, however large (a huge one is then clamped by the caller); anything else: default."""
+    if value and value.isdigit() and len(value) <= 12:
+        return int(value)
+    return default
 
 
 def filters_from(args: MultiDict, actor: Actor) -> trail.TrailFilters:
@@ -75,7 +78,7 @@ def audit_page(actor: Actor) -> tuple[str, int]:
     args = request.args
     per_page = _int(args.get("per_page"), 50)
     per_page = per_page if per_page in PER_PAGE_CHOICES else 50
-    number = _int(args.get("page"), 1)
+    number = min(max(_int(args.get("page"), 1), 1), trail.MAX_PAGE)  # any page number is a page: 0 the first
     result = check = None
     error: GradflowError | None = None
     try:

@@ -60,7 +60,7 @@ def test_dashboard_tables_charts_and_exports(app, db, settings) -> None:
         html = client.get("/centre/dashboard?since=2026-10-02&until=2026-10-02&reviewer=cent1").get_data(as_text=True)
         assert _table(html, "throughput")[1:] == [["2026-10-02", "10561", "cent1", "cent1", "1", "0"]]
         bad = client.get("/centre/dashboard?since=2026-02-30")
-        assert bad.status_code == 422 and "日期格式应为" in bad.get_data(as_text=True)
+        assert bad.status_code == 422 and "开始日期「2026-02-30」格式不正确" in bad.get_data(as_text=True)
         assert client.get("/analytics/export.xlsx?table=nope").status_code == 422
         rv.user("stuX", "student", rv.School.get_by_id("10561"))
         student, _ = rv.page_login(app, "stuX", "10561")

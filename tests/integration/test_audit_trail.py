@@ -340,6 +340,9 @@ def test_a_page_past_the_end_shows_the_last_one_and_a_bad_date_is_named_once(app
     last = (total + 1) // 2
     page = centre.get(f"/audit?record={MAINLAND['学号']}&per_page=20&page=999999").get_data(as_text=True)
     assert f"第 {max(1, (total + 19) // 20)} / {max(1, (total + 19) // 20)} 页" in page and "本页没有事件" not in page
+    for number in ("1000001", "99999999", "0", "-1"):  # every number is a page: past the end the last, else the first
+        shown = centre.get(f"/audit?record={MAINLAND['学号']}&per_page=20&page={number}")
+        assert shown.status_code == 200 and "本页没有事件" not in shown.get_data(as_text=True), number
     body = centre.get(f"/api/v1/audit?student={MAINLAND['学号']}&per_page=2&page={last + 50}").get_json()
     assert body["page"] == last and body["items"], body  # the API clamps the same way
     bad = centre.get("/audit?from=2026-13-45")
@@ -362,3 +365,20 @@ def test_the_export_reads_in_chunks_and_holds_every_event_once_newest_first(app,
     expected = [(ev.chain_key, ev.seq) for ev in AuditEvent.select().where(AuditEvent.school == "10561")
                 .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())]
     assert seqs == expected and len(expected) > 6
+
+
+def test_the_province_sees_its_own_exports_and_a_school_sees_the_provinces_of_its_data(app, school) -> None:
+    _history(app)
+    sheng = rv.login(app, "sheng", None)
+    assert sheng.get("/province/export.xlsx").status_code == 200  # every school's records: the system chain
+    assert sheng.get("/analytics/export.xlsx?table=burndown&school=10561").status_code == 200
+    assert sheng.get("/audit/export.xlsx?school=10561").status_code == 200
+    own = sheng.get("/api/v1/audit?action=export&actor=sheng").get_json()
+    kinds = sorted(e["changes"]["kind"] for e in own["items"])
+    assert kinds == ["analytics_xlsx", "audit_xlsx", "province_xlsx"], own["items"]
+    # the two exports of 10561's data are on 10561's chain: its centre sees who took them
+    centre = rv.login(app, "centre1").get("/api/v1/audit?action=export&actor=sheng").get_json()
+    assert sorted(e["changes"]["kind"] for e in centre["items"]) == ["analytics_xlsx", "audit_xlsx"]
+    assert all(e["school_code"] == "10561" for e in centre["items"])
+    # still nothing else of the deployment's own chain for the province
+    assert sheng.get("/api/v1/audit?action=deploy").get_json()["total"] == 0

@@ -23,3 +23,14 @@ def test_details_read_as_text():
     assert detail_text("seeded", True) == "是"
     assert detail_text("comment", None) == "（空）"
     assert "{" not in detail_text("filters", {"a": {"b": [1]}}) and "'" not in detail_text("x", ["a", "b"])
+
+
+def test_every_analytics_table_and_empty_filters_read_in_chinese():
+    from service.services.analytics.tables import TABLE_KEYS
+    from service.services.audit_trail.labels import TABLE_LABELS
+
+    assert set(TABLE_KEYS) <= set(TABLE_LABELS)
+    assert detail_text("table", "burndown") == "完成进度（燃尽图）"
+    assert detail_text("filters", {}) == "无"
+    assert detail_text("counts", {"imported": 97, "excluded": 0}) == "导入：97，不在范围：0"
+    assert field_key_label("version_id") == "流程版本" and field_key_label("schools") == "学校"

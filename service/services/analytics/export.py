@@ -39,7 +39,7 @@ def export_table(key: str, scope: Scope, settings: Settings) -> tuple[bytes, str
     body = table_xlsx(table)
     exports.audit_export(scope.actor, "analytics_xlsx", {"table": key, "filters": scope.filters.as_dict(),
                                                          "rows": len(table.rows)},
-                         full_id_number=False)  # counts and account names, no 证件号码
+                         full_id_number=False, school=scope.school_code)  # counts and account names
     return body, download_name(scope, table)
 
 

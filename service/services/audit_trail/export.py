@@ -68,7 +68,8 @@ def write_trail_xlsx(out: BinaryIO, rows: Iterator[list[str]]) -> int:
 def start_export(actor: Actor, f: TrailFilters) -> Iterator[bytes]:
     """Check (404 / 422 before any byte), audit, and return the byte stream."""
     scoped_query(actor, f)  # raises for a non-reader or a bad filter, before the audit and the stream
-    exports.audit_export(actor, "audit_xlsx", {"filters": f.active()}, full_id_number=False)  # masked: Views
+    exports.audit_export(actor, "audit_xlsx", {"filters": f.active()}, full_id_number=False,  # masked: Views
+                         school=f.school or None)
     return exports.stream_in_worker(actor, lambda out: write_trail_xlsx(out, _rows(actor, f)), "audit export")
 
 

@@ -129,8 +129,9 @@ def scoped_query(actor: Actor, f: TrailFilters) -> ModelSelect:
         school = f.school or None
         if school:
             query = query.where(AuditEvent.school == school)
-        elif actor.is_province:  # the deployment's own chain (deploys, schools) is the admin's
-            query = query.where(AuditEvent.school.is_null(False))
+        elif actor.is_province:  # the deployment's own chain (deploys, schools) is the admin's,
+            # except what the province itself did there (its exports across every school)
+            query = query.where(AuditEvent.school.is_null(False) | (AuditEvent.actor_role == PROVINCE_ROLE))
     else:
         school = actor.school_code
         query = query.where(AuditEvent.school == school)

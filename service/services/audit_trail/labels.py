@@ -42,7 +42,16 @@ DETAIL_LABELS: dict[str, str] = {
     "college": "院系", "major": "专业", "field": "修改字段", "record": "记录 / 学生", "actor": "操作人",
     "action": "操作", "level": "审核级别", "since": "开始", "until": "结束", "school": "学校",
     "review_status": "审核状态", "report_status": "上报状态", "state": "催办状态", "q": "搜索",
-    "reviewer": "审核人", "origin_region": "生源所在地",
+    "reviewer": "审核人", "origin_region": "生源所在地", "imported": "导入", "excluded": "不在范围",
+    "year": "届别", "active": "启用", "role": "角色", "schools": "学校", "source": "来源文件",
+    "version_id": "流程版本", "confirmed": "已确认", "days": "天数", "template": "模板", "channel": "渠道",
+}
+TABLE_LABELS: dict[str, str] = {  # services.analytics.tables.TABLE_KEYS, as the dashboard titles them
+    "durations": "各状态停留时间", "durations_by_school": "各状态停留时间（按学校）",
+    "durations_by_college": "各状态停留时间（按院系）", "durations_by_major": "各状态停留时间（按专业）",
+    "durations_by_reviewer": "各状态停留时间（按审核人）", "rejection_rates": "各级不通过率",
+    "rejection_reasons": "主要不通过原因", "throughput": "审核人每日审核量", "backlog": "各状态积压",
+    "burndown": "完成进度（燃尽图）",
 }
 VALUE_LABELS: dict[str, str] = {CATEGORY_MAINLAND: "内地学生", CATEGORY_HMT: "港澳台学生"}
 KIND_LABELS: dict[str, str] = {
@@ -65,12 +74,16 @@ def detail_text(key: str, value: Any) -> str:
     if value is None or value == "":
         return "（空）"
     if isinstance(value, dict):
+        if not value:
+            return "无"
         return "，".join(f"{field_key_label(k)}：{detail_text(k, v)}" for k, v in value.items())
     if isinstance(value, list | tuple):
         return "、".join(detail_text(key, v) for v in value)
     shown = str(value)
     if key == "kind":
         return KIND_LABELS.get(shown, shown)
+    if key == "table":
+        return TABLE_LABELS.get(shown, shown)
     return VALUE_LABELS.get(shown, shown)
 
 
