@@ -16,12 +16,12 @@ from service.cli.context import open_db
 @click.option("--json", "as_json", is_flag=True, help="print the whole result as JSON")
 @click.option("--progress/--no-progress", default=None, help="progress on stderr (default: when it is a terminal)")
 def conform_command(school: str | None, show: int, as_json: bool, progress: bool | None) -> None:
-    from service.models import School
-    from service.services.conformance.run import conform
+    from service.services.conformance.run import conform, known_school
 
     open_db()
-    if school is not None and School.get_or_none(School.code == school) is None:
-        raise click.ClickException(f"学校代码 {school} 不存在")
+    if school is not None and not known_school(school):
+        shown = school[:16].encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+        raise click.ClickException(f"学校代码 {shown} 不存在")
     tell = sys.stderr.isatty() if progress is None else progress
 
     def report(done: int, total: int) -> None:

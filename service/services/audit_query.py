@@ -6,11 +6,9 @@ is masked on the way out, whatever the writer stored.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from service.errors import InvalidInput, NotFound
+from service.errors import NotFound
 from service.models import AuditEvent, ProcessVersion, Record
 from service.services.actors import Actor
 from service.validation.identity import mask_id_number
@@ -60,49 +58,3 @@ def record_history(actor: Actor, record_id: int) -> list[dict[str, Any]]:
     labels = _role_labels()
     events = AuditEvent.select().where(AuditEvent.record == record_id).order_by(AuditEvent.created_at, AuditEvent.id)
     return [_event(ev, labels) for ev in events]
-
-
-@dataclass
-class AuditFilters:
-    record: int | None = None
-    actor: str = ""
-    action: str = ""
-    since: datetime | None = None
-    until: datetime | None = None
-
-
-def search_audit(actor: Actor, f: AuditFilters, *, page: int = 1, per_page: int = 50) -> tuple[list[dict[str, Any]], int]:
-    """Events newest first, limited to the actor's school (and grants); admins see every school."""
-    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
-        raise InvalidInput(details={"page": ["页码从1开始"], "per_page": [f"每页1至{MAX_PER_PAGE}条"]})
-    if f.since and f.until and f.since > f.until:
-        raise InvalidInput(details={"since": ["开始时间晚于结束时间"]})
-    query = AuditEvent.select()
-    if not actor.is_admin:
-        query = query.where(AuditEvent.school == actor.school_code)
-        scope = actor.record_filter()
-        if actor.restricted and scope is not None:
-            query = query.where(AuditEvent.record.in_(Record.select(Record.id).where(scope)))
-    if f.record is not None:
-        query = query.where(AuditEvent.record == f.record)
-    if f.actor:
-        query = query.where(AuditEvent.actor == f.actor)
-    if f.action:
-        query = query.where(AuditEvent.action == f.action)
-    if f.since:
-        query = query.where(AuditEvent.created_at >= _naive(f.since))
-    if f.until:
-        query = query.where(AuditEvent.created_at <= _naive(f.until))
-    total = query.count()
-    labels = _role_labels()
-    rows = query.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).paginate(page, per_page)
-    return [_event(ev, labels) for ev in rows], total
-
-
-def _naive(value: datetime) -> datetime:
-    """Audit times are stored as naive UTC."""
-    if value.tzinfo is not None:
-        from datetime import UTC
-
-        return value.astimezone(UTC).replace(tzinfo=None)
-    return value

@@ -208,10 +208,11 @@ def test_on_behalf_authorization(app, rejected_added, role: str) -> None:
             assert set(resp.get_json()) == {"code", "message", "details"}
 
 
-# The 审计日志 page and its export (server-rendered; the login is the page's form).
-AUDIT_PAGE_EXPECTED = {  # role -> (/audit, /audit/export.xlsx)
-    "student": (404, 404), "counselor_in": (404, 404), "counselor_out": (404, 404), "centre": (200, 200),
-    "admin": (200, 200), "province": (200, 200), "anonymous": (302, 302),
+# The 审计日志 page, its export and 流程一致性检查 (server-rendered; the login is the page's form).
+AUDIT_PAGE_EXPECTED = {  # role -> (/audit, /audit/export.xlsx, /audit/conformance?school=…)
+    "student": (404, 404, 404), "counselor_in": (404, 404, 404), "counselor_out": (404, 404, 404),
+    "centre": (200, 200, 200), "admin": (200, 200, 200), "province": (200, 200, 200),
+    "anonymous": (302, 302, 302),
 }
 
 
@@ -228,6 +229,9 @@ def test_audit_page_authorization(app, setup, role: str) -> None:
         client, _ = rv.page_login(app, role, None if role in ("admin", "province") else "10561")
     page = client.get(f"/audit?record={rec_in.id}")
     export = client.get(f"/audit/export.xlsx?record={rec_in.id}")
-    assert (page.status_code, export.status_code) == AUDIT_PAGE_EXPECTED[role], role
+    conformance = client.get(f"/audit/conformance?school={rec_in.school_id}")
+    assert (page.status_code, export.status_code, conformance.status_code) == AUDIT_PAGE_EXPECTED[role], role
+    if conformance.status_code == 200:
+        assert f"学校 {rec_in.school_id}：" in conformance.get_data(as_text=True)
     if page.status_code == 200:
         assert f'data-record-id="{rec_in.id}"' in page.get_data(as_text=True)

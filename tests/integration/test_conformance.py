@@ -237,3 +237,11 @@ def test_cli_fails_naming_each_finding_and_json_counts_them(history, settings, m
 def test_a_school_filter_checks_only_that_school(history):
     assert conform(school="10561").records == 4
     assert conform(school="10562").records == 0
+
+
+@pytest.mark.parametrize("school", ["1\x0056", "x" * 5000, "\ud800", "10561'; DROP TABLE record; --"])
+def test_cli_hostile_school_is_a_chinese_refusal_not_a_traceback(history, settings, monkeypatch, school):
+    out = _cli(settings, monkeypatch, "--school", school)
+    assert out.exit_code == 1 and out.exception is None or isinstance(out.exception, SystemExit), out.exception
+    assert "学校代码" in out.output and "Traceback" not in out.output
+    assert Record.select().count() == 4

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from service.db import database
-from tests.support import reviewing as rv
+from tests.support.province import login_as as _login
 from tests.support.province import make_province
 
 URL = "/audit/conformance"
@@ -18,13 +18,6 @@ URL = "/audit/conformance"
 @pytest.fixture
 def prov(db):
     return make_province()
-
-
-def _login(app, role: str) -> rv.Api:
-    if role == "anonymous":
-        return rv.login(app, None)
-    school = None if role in ("admin", "province") else "10561"
-    return rv.login(app, {"province": "sheng"}.get(role, role), school)
 
 
 @pytest.mark.parametrize("role", ["student", "counselor"])

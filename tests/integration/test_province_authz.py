@@ -16,11 +16,10 @@ from werkzeug.routing.converters import IntegerConverter
 
 from service.models import AuditEvent, ProcessInstance, User
 from tests.conftest import THREE_LEVEL_BPMN
-from tests.support import reviewing as rv
+from tests.support.province import login_as as _login
 from tests.support.province import make_province
 
 ROLES = ("student", "counselor", "centre", "admin", "province", "anonymous")
-USERNAMES = {"province": "sheng"}
 OWN_API = ("/api/v1/province/schools", "/api/v1/province/schools/10561", "/api/v1/province/export.xlsx",
            "/api/v1/province/export.xlsx?school=10562")
 OWN_PAGES = ("/province", "/province/schools/10561", "/province/export.xlsx", "/province/export.xlsx?school=10562")
@@ -31,11 +30,6 @@ def prov(db):
     return make_province()
 
 
-def _login(app, role: str) -> rv.Api:
-    if role == "anonymous":
-        return rv.login(app, None)
-    school = None if role in ("admin", "province") else "10561"
-    return rv.login(app, USERNAMES.get(role, role), school)
 
 
 @pytest.mark.parametrize("role", ROLES)

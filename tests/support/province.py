@@ -54,3 +54,11 @@ def make_province() -> Province:
         rv.approve(rec, role)
     complete.append(rec)
     return Province(w, complete)
+
+
+def login_as(app, role: str) -> rv.Api:  # noqa: ANN001 - a Flask app
+    """A client logged in as the province world's account for `role` ("anonymous": not logged in)."""
+    if role == "anonymous":
+        return rv.login(app, None)
+    school = None if role in ("admin", "province") else "10561"
+    return rv.login(app, {"province": "sheng"}.get(role, role), school)

@@ -18,7 +18,7 @@ from typing import Any
 from service.db import database
 from service.errors import NotFound
 from service.models import AuditEvent, PendingTask, ProcessInstance, ProcessVersion, Record, School
-from service.services import processes
+from service.services import processes, schools
 from service.services.actors import Actor
 from service.services.audit_trail.filters import require_reader
 from service.services.conformance.replay import Event, Finding, Stored, check_record
@@ -136,6 +136,11 @@ def _chunk(low: int, high: int, school: str | None) -> Iterator[tuple[Stored, li
                events.get(rid, []))
 
 
+def known_school(code: str) -> bool:
+    """A deployed school's code; anything else (NUL, surrogates, any length) is not looked up."""
+    return bool(schools.SCHOOL_CODE.fullmatch(code)) and School.get_or_none(School.code == code) is not None
+
+
 def conform_for(actor: Actor, school: str | None) -> tuple[str, ConformResult]:
     """The check as a page runs it: one school, the centre's own, or the one an admin or the
     province chose (every school at once is the nightly command's, not a request's). Who may run
@@ -143,7 +148,7 @@ def conform_for(actor: Actor, school: str | None) -> tuple[str, ConformResult]:
     require_reader(actor)
     if actor.is_admin or actor.is_province:
         code = (school or "").strip()
-        if not code or len(code) > 10 or School.get_or_none(School.code == code) is None:
+        if not known_school(code):
             raise NotFound(f"学校 {code[:16]} 不存在", code="school_not_found")
     elif actor.school_code:
         code = actor.school_code
