@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 
 from service.errors import GradflowError
-from service.models import School
+from service.services import schools
 from service.services.actors import Actor
 from service.services.audit_trail.filters import require_reader
 from service.services.conformance.replay import KINDS
@@ -26,9 +26,9 @@ def conformance(actor: Actor) -> str:
     require_reader(actor)  # the audit trail's readers; 404 for anyone else, as /audit
     chooses = actor.is_admin or actor.is_province
     wanted = request.args.get("school", "")[:16]
-    schools = list(School.select(School.code, School.name).order_by(School.code).tuples()) if chooses else []
+    choices = [(s.code, s.name) for s in schools.list_schools()] if chooses else []
     result = code = None
     if not chooses or wanted:
         code, result = conform_for(actor, wanted)
-    return render_template("audit/conformance.html", result=result, school=code, schools=schools,
+    return render_template("audit/conformance.html", result=result, school=code, schools=choices,
                            chooses=chooses, kinds=KINDS)
