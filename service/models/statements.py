@@ -22,7 +22,7 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from service.db import database
@@ -40,6 +40,7 @@ INSTANCE_STATE_COLUMNS = ("state", "status", "report_status", "role", "completed
 INSTANCE_WRITE_COLUMNS = (*INSTANCE_STATE_COLUMNS, "audit_seq", "audit_hash")
 
 
+@cache
 def _col(model: Any, name: str) -> str:
     return '"' + model._meta.fields[name].column_name + '"'
 
@@ -245,48 +246,111 @@ _PG_TYPES = {"AUTO": "integer", "INT": "integer", "BIGINT": "bigint", "VARCHAR":
              "BOOL": "boolean", "DATETIME": "timestamp"}
 
 
-@lru_cache(maxsize=64)
-def _pg_type(model: Any, name: str) -> str:
-    return _PG_TYPES[model._meta.fields[name].field_type]
+def _pg_types(model: Any, columns: Sequence[str]) -> tuple[str, ...]:
+    return tuple(_PG_TYPES[model._meta.fields[name].field_type] for name in columns)
 
 
-def _values_list(model: Any, columns: Sequence[str], rows: list[tuple[Any, ...]], params: list[Any],
-                 lead: Sequence[tuple[str, str]] = ()) -> str:
-    """VALUES (…), (…) with the first row cast to the columns' types (so NULLs and literals of
-    later rows resolve to them); `lead` are extra (name, type) columns in front."""
-    types = [t for _, t in lead] + [_pg_type(model, c) for c in columns]
+def _values_sql(types: Sequence[str], rows: int) -> str:
+    """VALUES (…), (…) for `rows` rows, the first cast to `types` (so NULLs and literals of later
+    rows resolve to them)."""
     first = "(" + ", ".join(f"%s::{t}" for t in types) + ")"
     other = "(" + ", ".join(["%s"] * len(types)) + ")"
-    for row in rows:
-        params.extend(row)
-    return "VALUES " + ", ".join([first] + [other] * (len(rows) - 1))
+    return "VALUES " + ", ".join([first] + [other] * (rows - 1))
 
 
 MESSAGE_COLUMNS = ("uid", "school", "user", "record", "student", "recipient", "kind", "subject", "body",
                    "created_by", "created_at")
 
 
-def _message_parts(messages: dict[int, Any], params: list[Any]) -> list[str]:
-    """The CTEs that insert each written instance's message (notify_statements.MessageRows)."""
-    n, d = Notification, Delivery
-    rows = []
-    for instance_id, message in messages.items():
-        values = dict(message.notification, created_at=_dt(message.notification["created_at"]))
-        rows.append((instance_id, *(values[c] for c in MESSAGE_COLUMNS)))
-    cols = ", ".join(_col(n, c) for c in MESSAGE_COLUMNS)
-    nv = _values_list(n, MESSAGE_COLUMNS, rows, params, lead=(("gradflow_instance", "integer"),))
-    parts = [f"nn AS (INSERT INTO {_table(n)} ({cols}) SELECT {cols} FROM ({nv}) x (gradflow_instance, {cols}) "
-             f"WHERE x.gradflow_instance IN (SELECT id FROM u) RETURNING {_col(n, 'id')} AS id, {_col(n, 'uid')} AS uid)"]
-    deliveries = [(m.notification["uid"], channel, address, _dt(due))
-                  for m in messages.values() for channel, address, due in m.deliveries]
-    if deliveries:
-        dv = _values_list(d, ("channel", "address", "next_attempt_at"), deliveries, params, lead=(("uid", "varchar"),))
+@dataclass(frozen=True)
+class _Shape:
+    """What the SQL text of a write depends on: how many rows go into each part."""
+
+    steps: int
+    in_place: int  # pending rows updated in place
+    deleted: int  # instances whose pending rows are deleted
+    inserted: int  # pending rows inserted
+    messages: int
+    deliveries: int
+
+
+@lru_cache(maxsize=256)
+def _write_sql(shape: _Shape) -> str:
+    """The one statement writing steps of this shape: data-modifying CTEs over VALUES lists,
+    the instance UPDATE (`u`) matching lock_version and the chain head, and every other part
+    written only for the instances `u` matched. Built once per shape: the builder cost as much
+    as the database's own work on a step. Parameters: _write_params, in the same order."""
+    pi, pt, ae, n, d = ProcessInstance, PendingTask, AuditEvent, Notification, Delivery
+    lead = ("integer", "integer", "integer")  # id, expected_lock, expected_seq
+    sets = ", ".join(f"{_col(pi, c)} = v.{c}" for c in INSTANCE_WRITE_COLUMNS)
+    parts = [
+        f"v (id, expected_lock, expected_seq, {', '.join(INSTANCE_WRITE_COLUMNS)}) AS "
+        f"({_values_sql(lead + _pg_types(pi, INSTANCE_WRITE_COLUMNS), shape.steps)})",
+        f"u AS (UPDATE {_table(pi)} i SET {sets} FROM v WHERE i.{_col(pi, 'id')} = v.id "
+        f"AND i.{_col(pi, 'lock_version')} = v.expected_lock AND i.{_col(pi, 'audit_seq')} = v.expected_seq "
+        f"RETURNING i.{_col(pi, 'id')} AS id)",
+    ]
+    counted = "0"
+    if shape.in_place:
+        pv = _values_sql(("integer", *_pg_types(pt, PENDING_STEP_COLUMNS)), shape.in_place)
+        sets = ", ".join(f"{_col(pt, c)} = pv.{c}" for c in PENDING_STEP_COLUMNS)
+        parts.append(f"pv (instance_id, {', '.join(PENDING_STEP_COLUMNS)}) AS ({pv})")
+        parts.append(f"p AS (UPDATE {_table(pt)} t SET {sets} FROM pv WHERE t.{_col(pt, 'instance')} = pv.instance_id "
+                     f"AND pv.instance_id IN (SELECT id FROM u) RETURNING 1)")
+        counted = "(SELECT count(*) FROM p)"
+    if shape.deleted:
+        parts.append(f"d AS (DELETE FROM {_table(pt)} WHERE {_col(pt, 'instance')} IN (SELECT id FROM u) "
+                     f"AND {_col(pt, 'instance')} IN ({', '.join(['%s'] * shape.deleted)}))")
+    if shape.inserted:
+        cols = ", ".join(_col(pt, c) for c in PENDING_COLUMNS)
+        parts.append(f"n AS (INSERT INTO {_table(pt)} ({cols}) SELECT * FROM "
+                     f"({_values_sql(_pg_types(pt, PENDING_COLUMNS), shape.inserted)}) x ({cols}) "
+                     f"WHERE x.{_col(pt, 'instance')} IN (SELECT id FROM u))")
+    cols = ", ".join(_col(ae, c) for c in AUDIT_COLUMNS)
+    parts.append(f"a AS (INSERT INTO {_table(ae)} ({cols}) SELECT * FROM "
+                 f"({_values_sql(_pg_types(ae, AUDIT_COLUMNS), shape.steps)}) x ({cols}) "
+                 f"WHERE x.{_col(ae, 'instance')} IN (SELECT id FROM u))")
+    if shape.messages:  # each written instance's message (notify_statements.MessageRows)
+        cols = ", ".join(_col(n, c) for c in MESSAGE_COLUMNS)
+        nv = _values_sql(("integer", *_pg_types(n, MESSAGE_COLUMNS)), shape.messages)
+        parts.append(f"nn AS (INSERT INTO {_table(n)} ({cols}) SELECT {cols} FROM ({nv}) x (gradflow_instance, {cols}) "
+                     f"WHERE x.gradflow_instance IN (SELECT id FROM u) "
+                     f"RETURNING {_col(n, 'id')} AS id, {_col(n, 'uid')} AS uid)")
+    if shape.messages and shape.deliveries:
+        dv = _values_sql(("varchar", *_pg_types(d, ("channel", "address", "next_attempt_at"))), shape.deliveries)
         parts.append(
             f"dd AS (INSERT INTO {_table(d)} ({_col(d, 'notification')}, {_col(d, 'channel')}, {_col(d, 'address')}, "
             f"{_col(d, 'next_attempt_at')}, {_col(d, 'status')}, {_col(d, 'attempts')}, {_col(d, 'claim_token')}, "
             f"{_col(d, 'last_error')}) SELECT nn.id, y.channel, y.address, y.next_attempt_at, 'pending', 0, '', '' "
             f"FROM nn JOIN ({dv}) y (uid, channel, address, next_attempt_at) ON y.uid = nn.uid)")
-    return parts
+    return "WITH " + ", ".join(parts) + f" SELECT id, {counted} FROM u"
+
+
+def _write_params(steps: list[StepWrite], messages: dict[int, Any]) -> tuple[_Shape, list[Any]]:
+    """The write's shape and its parameters, in the order _write_sql places them."""
+    params: list[Any] = []
+    for s in steps:
+        params += (s.instance_id, s.expected_lock, s.expected_seq, *_instance_values(s))
+    in_place = [s for s in steps if s.in_place]
+    for s in in_place:
+        params += (s.instance_id, *(s.pending[0][c] for c in PENDING_STEP_COLUMNS))
+    replaced = [s for s in steps if not s.in_place]
+    deleted = [s.instance_id for s in replaced if s.had_pending]
+    params += deleted
+    inserted = [tuple(r[c] for c in PENDING_COLUMNS) for s in replaced for r in s.pending]
+    for row in inserted:
+        params += row
+    for s in steps:
+        params += _audit_values(s.audit)
+    for instance_id, message in messages.items():
+        values = dict(message.notification, created_at=_dt(message.notification["created_at"]))
+        params += (instance_id, *(values[c] for c in MESSAGE_COLUMNS))
+    deliveries = [(m.notification["uid"], channel, address, _dt(due))
+                  for m in messages.values() for channel, address, due in m.deliveries]
+    for row in deliveries:
+        params += row
+    shape = _Shape(len(steps), len(in_place), len(deleted), len(inserted), len(messages), len(deliveries))
+    return shape, params
 
 
 def write_steps_pg(steps: list[StepWrite], messages: dict[int, Any] | None = None) -> tuple[set[int], int]:
@@ -295,55 +359,14 @@ def write_steps_pg(steps: list[StepWrite], messages: dict[int, Any] | None = Non
     it was read is not written at all (no pending change, no event, no message); the caller
     decides what that means (409 for one step, "skipped" in a batch). `messages` (instance id →
     notify_statements.MessageRows) are the student's messages, written with their steps."""
-    pi, pt, ae = ProcessInstance, PendingTask, AuditEvent
-    params: list[Any] = []
-    inst_cols = ("id", "expected_lock", "expected_seq", *INSTANCE_WRITE_COLUMNS)
-    values = _values_list(pi, INSTANCE_WRITE_COLUMNS,
-                          [(s.instance_id, s.expected_lock, s.expected_seq, *_instance_values(s)) for s in steps],
-                          params, lead=(("id", "integer"), ("expected_lock", "integer"), ("expected_seq", "integer")))
-    sets = ", ".join(f"{_col(pi, c)} = v.{c}" for c in INSTANCE_WRITE_COLUMNS)
-    parts = [
-        f"v ({', '.join(inst_cols)}) AS ({values})",
-        f"u AS (UPDATE {_table(pi)} i SET {sets} FROM v WHERE i.{_col(pi, 'id')} = v.id "
-        f"AND i.{_col(pi, 'lock_version')} = v.expected_lock AND i.{_col(pi, 'audit_seq')} = v.expected_seq "
-        f"RETURNING i.{_col(pi, 'id')} AS id)",
-    ]
-    in_place = [s for s in steps if s.in_place]
-    replaced = [s for s in steps if not s.in_place]
-    counted = "0"
-    if in_place:
-        rows = [(s.instance_id, *(s.pending[0][c] for c in PENDING_STEP_COLUMNS)) for s in in_place]
-        pv = _values_list(pt, PENDING_STEP_COLUMNS, rows, params, lead=(("instance_id", "integer"),))
-        sets = ", ".join(f"{_col(pt, c)} = pv.{c}" for c in PENDING_STEP_COLUMNS)
-        parts.append(f"pv (instance_id, {', '.join(PENDING_STEP_COLUMNS)}) AS ({pv})")
-        parts.append(f"p AS (UPDATE {_table(pt)} t SET {sets} FROM pv WHERE t.{_col(pt, 'instance')} = pv.instance_id "
-                     f"AND pv.instance_id IN (SELECT id FROM u) RETURNING 1)")
-        counted = "(SELECT count(*) FROM p)"
-    if replaced:
-        had = [s.instance_id for s in replaced if s.had_pending]
-        if had:
-            params.extend(had)
-            parts.append(f"d AS (DELETE FROM {_table(pt)} WHERE {_col(pt, 'instance')} IN (SELECT id FROM u) "
-                         f"AND {_col(pt, 'instance')} IN ({', '.join(['%s'] * len(had))}))")
-        rows = [tuple(r[c] for c in PENDING_COLUMNS) for s in replaced for r in s.pending]
-        if rows:
-            pn = _values_list(pt, PENDING_COLUMNS, rows, params)
-            cols = ", ".join(_col(pt, c) for c in PENDING_COLUMNS)
-            parts.append(f"n AS (INSERT INTO {_table(pt)} ({cols}) SELECT * FROM ({pn}) x ({cols}) "
-                         f"WHERE x.{_col(pt, 'instance')} IN (SELECT id FROM u))")
-    av = _values_list(ae, AUDIT_COLUMNS, [_audit_values(s.audit) for s in steps], params)
-    cols = ", ".join(_col(ae, c) for c in AUDIT_COLUMNS)
-    parts.append(f"a AS (INSERT INTO {_table(ae)} ({cols}) SELECT * FROM ({av}) x ({cols}) "
-                 f"WHERE x.{_col(ae, 'instance')} IN (SELECT id FROM u))")
-    if messages:
-        parts.extend(_message_parts(messages, params))
-    sql = "WITH " + ", ".join(parts) + f" SELECT id, {counted} FROM u"
-    if len(steps) == 1:  # a single step: one of a few shapes, each prepared once per connection
+    shape, params = _write_params(steps, messages or {})
+    sql = _write_sql(shape)
+    if shape.steps == 1:  # a single step: one of a few shapes, each prepared once per connection
         step = steps[0]
-        shape = f"gradflow_step_{int(step.in_place)}_{int(bool(step.had_pending))}_{len(step.pending)}"
-        if messages:
-            shape += f"_m{sum(len(m.deliveries) for m in messages.values())}"
-        rows_out = _execute_prepared(shape, sql, params).fetchall()
+        name = f"gradflow_step_{int(step.in_place)}_{int(bool(step.had_pending))}_{len(step.pending)}"
+        if shape.messages:
+            name += f"_m{shape.deliveries}"
+        rows_out = _execute_prepared(name, sql, params).fetchall()
     else:
         rows_out = database.execute_sql(sql, tuple(params)).fetchall()
     return {int(r[0]) for r in rows_out}, (int(rows_out[0][1]) if rows_out else 0)

@@ -154,7 +154,7 @@ def migrate(target_ref: str, *, dry_run: bool = False, actor: Actor = SYSTEM,
             continue
         migrate_workflow(top_diff, workflow, new_def.spec)
         workflow.subprocess_specs = new_def.subprocess_specs
-        workflow.do_engine_steps()
+        engine.run_engine_steps(workflow)
         snap = engine.snapshot(new_def, workflow)
         if dry_run:
             report.migrated += 1
