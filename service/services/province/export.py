@@ -29,7 +29,7 @@ from service.models import Record, School
 from service.services import audit
 from service.services.actors import Actor
 from service.services.exports import label_of, stream_in_worker
-from service.services.province.statuses import DONE, status_kinds
+from service.services.processes.status_kinds import DONE, status_kinds
 from service.services.records_query import REVIEW_STATUS, RecordFilters, iter_flat_records
 
 KIND = "province_xlsx"

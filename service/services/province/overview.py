@@ -26,7 +26,7 @@ from peewee import JOIN, SQL, fn
 from service.db import database
 from service.errors import InvalidInput
 from service.models import ProcessActivation, Record, RosterStudent, School, SchoolDeadline
-from service.services.province.statuses import DONE, DRAFT, PENDING, REJECTED, StatusKinds, status_kinds
+from service.services.processes.status_kinds import DONE, DRAFT, PENDING, REJECTED, StatusKinds, status_kinds
 from service.services.records_query import REVIEW_STATUS
 
 
