@@ -32,6 +32,7 @@ STEPS = [
     "m0017_name_search_table",
     "m0018_audit_trail_indexes",
     "m0019_audit_school_order",
+    "m0020_roster_progress_by_college",
 ]
 
 

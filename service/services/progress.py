@@ -78,7 +78,7 @@ def school_progress(actor: Actor, statuses: list[str], year: int) -> Progress:
 
     unbound = (RosterStudent.select(RosterStudent.college, fn.COUNT(RosterStudent.id))
                .join(Record, JOIN.LEFT_OUTER, on=(Record.student == RosterStudent.id))
-               .where(RosterStudent.eligible & (RosterStudent.year == year) & Record.id.is_null())
+               .where(RosterStudent.eligible & (RosterStudent.year == year) & Record.student.is_null())
                .group_by(RosterStudent.college))
     if not actor.is_admin:
         unbound = unbound.where(RosterStudent.school == actor.school_code)

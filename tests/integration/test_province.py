@@ -256,9 +256,11 @@ def test_pages_overview_school_and_export(app, prov) -> None:
 
 
 @BOTH_DATABASES
-def test_m0016_indexes_the_roster_for_the_unbound_counts(db) -> None:
+def test_m0020_indexes_the_roster_for_the_unbound_counts_by_college(db) -> None:
     from service.migrations import STEPS, pending, upgrade
 
-    assert "m0016_province_roster_index" in STEPS and pending(db) == [] and upgrade(db) == []
-    index = next(i for i in db.get_indexes("roster_student") if i.name == "roster_student_progress")
-    assert index.columns == ["school_id", "year", "eligible", "id"]
+    assert STEPS.index("m0020_roster_progress_by_college") > STEPS.index("m0016_province_roster_index")
+    assert pending(db) == [] and upgrade(db) == []
+    indexes = {i.name: i.columns for i in db.get_indexes("roster_student")}
+    assert indexes["roster_student_progress_college"] == ["school_id", "year", "eligible", "college_id", "major_id", "id"]
+    assert "roster_student_progress" not in indexes  # m0016's, replaced

@@ -75,7 +75,7 @@ def expected_total(scope: Scope, graduation_year: int) -> int:
                             .join(ProcessInstance, on=(ProcessInstance.record == Record.id))).scalar() or 0
     unbound = (RosterStudent.select(fn.COUNT(RosterStudent.id))
                .join(Record, JOIN.LEFT_OUTER, on=(Record.student == RosterStudent.id))
-               .where(RosterStudent.eligible & (RosterStudent.year == graduation_year) & Record.id.is_null()))
+               .where(RosterStudent.eligible & (RosterStudent.year == graduation_year) & Record.student.is_null()))
     f, actor = scope.filters, scope.actor
     if scope.school_code:
         unbound = unbound.where(RosterStudent.school == scope.school_code)

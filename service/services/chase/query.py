@@ -183,7 +183,7 @@ def _unbound_part(actor: Actor, f: ChaseFilters, states: list[ChaseState], schoo
                        SQL("NULL").alias("record_id"), rs.id.alias("roster_id"), SQL("NULL").alias("user_id"),
                        Value(0).alias("src"))
              .join(Record, JOIN.LEFT_OUTER, on=(Record.student == rs.id))
-             .where((rs.school == school) & rs.eligible & (rs.year == year) & Record.id.is_null()))
+             .where((rs.school == school) & rs.eligible & (rs.year == year) & Record.student.is_null()))
     grants = actor.grants_clause(rs.college, rs.major)
     if grants is not None:
         query = query.where(grants)

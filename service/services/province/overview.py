@@ -155,7 +155,7 @@ def _counts(year: int, max_age: float) -> tuple[_Counts, bool]:
         unbound = {school: int(count) for school, count in
                    RosterStudent.select(RosterStudent.school, fn.COUNT(RosterStudent.id))
                    .join(Record, JOIN.LEFT_OUTER, on=(Record.student == RosterStudent.id))
-                   .where(RosterStudent.eligible & (RosterStudent.year == year) & Record.id.is_null())
+                   .where(RosterStudent.eligible & (RosterStudent.year == year) & Record.student.is_null())
                    .group_by(RosterStudent.school).tuples()}
         counted = _Counts(year, by_status, unbound, datetime.now(UTC), time.monotonic())
         setattr(db, _CACHE_ATTR, counted)
