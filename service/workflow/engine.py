@@ -81,7 +81,8 @@ def run_engine_steps(workflow: BpmnWorkflow) -> None:
     objects, a call per task), ~70 µs a pass and 2–3 passes a step: a fifth of a review step's
     engine time. The walk below visits the same tasks in the same depth-first order with the same
     descent rule (children of tasks at FUTURE or later, up to depth 1000); tests/unit/
-    test_engine_steps.py compares both on every process the tests deploy.
+    test_engine_steps.py runs both side by side on the shipped diagrams, a parallel split/join
+    and a subprocess, and compares what ran and the whole tree after every step.
     """
     while not workflow.subprocesses:
         ran = 0
